@@ -1,0 +1,196 @@
+"""The IR: a `networkx.DiGraph` of features, blocks, tasks and objective terms, plus the spec's settings.
+
+`build(spec)` lays out the merged AST without judging it: nested calls in the graph become anonymous nodes
+(`h__concat`), objective expressions become weighted terms. The passes in `compiler/passes/` then bind,
+resolve, type and check it, writing their results onto the nodes:
+
+- every node: `op` (feature | block | task | objective), `span`, `params` (after `bind_params`);
+- blocks: `kind`, `call`, `replicate` (None | scenario | task), `type` (a `VType`, after `infer_shapes`);
+- edges u → v: `span` of the reference in v, `param` it fills.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import networkx as nx
+
+from compiler import ast
+from compiler.catalog import SECTIONS
+from compiler.diagnostics import Diagnostic, Reporter, Span, did_you_mean
+
+
+@dataclass
+class Term:
+    """One weighted term of an objective: `weight * call`."""
+
+    weight: float
+    call: ast.Call
+    span: Span
+
+
+@dataclass
+class IR:
+    name: str
+    span: Span
+    graph: nx.DiGraph = field(default_factory=nx.DiGraph)
+    sections: dict[str, ast.Block] = field(default_factory=dict)
+    scenarios: list[dict] = field(default_factory=list)  # name, value, weight, group, span (after bind_params)
+    settings: dict[str, dict] = field(default_factory=dict)  # data / train / evaluate (after bind_params)
+    stages: list[dict] = field(default_factory=list)
+    groups: list[dict] = field(default_factory=list)
+    objectives: dict[str, list[str]] = field(default_factory=dict)  # objective name → its term nodes
+    warnings: list[Diagnostic] = field(default_factory=list)
+
+    def nodes(self, op: str) -> list[str]:
+        return [n for n, d in self.graph.nodes(data=True) if d["op"] == op]
+
+    @property
+    def features(self) -> list[str]:
+        return self.nodes("feature")
+
+    @property
+    def tasks(self) -> list[str]:
+        return self.nodes("task")
+
+    @property
+    def base_tasks(self) -> list[str]:
+        """Tasks predicted by a head (not composed from others), in declaration order: the task axis."""
+        return [t for t in self.tasks if self.graph.nodes[t]["kind"] == "binary"]
+
+    @property
+    def blocks(self) -> list[str]:
+        return self.nodes("block")
+
+
+def _terms(expr: ast.Expr, report: Reporter, sign: float = 1.0) -> list[Term]:
+    """Flatten `a * f(x) + g(y) - 0.1 * h(z)` into weighted terms."""
+    if isinstance(expr, ast.BinOp) and expr.op in "+-":
+        return _terms(expr.left, report, sign) + _terms(expr.right, report, sign if expr.op == "+" else -sign)
+    if isinstance(expr, ast.Neg):
+        return _terms(expr.operand, report, -sign)
+    if isinstance(expr, ast.Call):
+        return [Term(sign, expr, expr.span)]
+    if isinstance(expr, ast.BinOp) and expr.op in "*/":
+        weight, call = ast.literal(expr.left), expr.right
+        if expr.op == "*" and isinstance(expr.left, ast.Call):
+            weight, call = ast.literal(expr.right), expr.left
+        elif expr.op == "/":
+            weight, call = ast.literal(expr.right), expr.left
+            weight = 1.0 / weight if isinstance(weight, (int, float)) and weight != 0 else None
+        if isinstance(weight, (int, float)) and isinstance(call, ast.Call):
+            return [Term(sign * weight, call, expr.span)]
+    report.error("E0401", "an objective is a sum of weighted terms", expr.span, "not a term like `0.1 * l2(h)`",
+                 "write e.g. `loss = bce(ctr) + 0.1 * l2(h)`")
+    return []
+
+
+class _Builder:
+    def __init__(self, spec: ast.Spec, report: Reporter):
+        self.ir = IR(spec.name, spec.span)
+        self.report = report
+        self.declared: dict[str, tuple[str, Span]] = {}
+
+    def declare(self, name: str, span: Span, what: str) -> bool:
+        if name in self.declared:
+            prev_what, prev = self.declared[name]
+            self.report.error("E0011", f"`{name}` is declared twice", span, f"declared again as a {what}",
+                              f"first declared as a {prev_what} at {prev!r}; names are shared by features, "
+                              "graph nodes and tasks")
+            return False
+        self.declared[name] = (what, span)
+        return True
+
+    def build(self, spec: ast.Spec) -> IR:
+        for item in spec.items:
+            if isinstance(item, ast.Stmt):
+                self.report.error("E0010", f"`{item.target}` is outside any section", item.target_span,
+                                  "statements belong in a section", f"sections: {', '.join(SECTIONS)}")
+            elif item.kind not in SECTIONS or item.name is not None:
+                hint = did_you_mean(item.kind, SECTIONS) or f"sections: {', '.join(SECTIONS)}"
+                self.report.error("E0010", f"unknown section `{item.kind}`", item.kind_span, "not a section", hint)
+            elif item.kind in self.ir.sections:
+                self.report.error("E0011", f"section `{item.kind}` appears twice", item.kind_span, "again here",
+                                  "merge the two sections")
+            else:
+                self.ir.sections[item.kind] = item
+        g = self.ir.graph
+        for op, section in (("feature", "features"), ("task", "tasks")):
+            for stmt in self._stmts(section):
+                if not isinstance(stmt.value, ast.Call):
+                    self._expect_call(stmt, section)
+                elif self.declare(stmt.target, stmt.target_span, op):
+                    g.add_node(stmt.target, op=op, kind=stmt.value.func, call=stmt.value, span=stmt.span,
+                               name_span=stmt.target_span)
+        for stmt in self._stmts("graph"):
+            self._graph_stmt(stmt)
+        if "objective" not in self.ir.sections:  # default: the cross-entropy of every task
+            self.ir.objectives["loss"] = []
+            for task in self.ir.tasks:
+                span = g.nodes[task]["name_span"]
+                call = ast.Call("bce", span, (ast.Arg(None, ast.Name(task, span), span),), span)
+                self._term("loss", Term(1.0, call, span))
+        for stmt in self._stmts("objective"):
+            terms = _terms(stmt.value, self.report)
+            if stmt.op == "=" or stmt.target not in self.ir.objectives:
+                for old in self.ir.objectives.get(stmt.target, []):
+                    g.remove_node(old)
+                self.ir.objectives[stmt.target] = []
+            for term in terms:
+                self._term(stmt.target, term)
+        return self.ir
+
+    def _term(self, objective: str, term: Term) -> None:
+        names = self.ir.objectives[objective]
+        node = f"{objective}[{len(names)}]"
+        names.append(node)
+        self.ir.graph.add_node(node, op="objective", kind=term.call.func, call=term.call, weight=term.weight,
+                               span=term.span, objective=objective, name_span=term.call.func_span)
+
+    def _stmts(self, section: str) -> list[ast.Stmt]:
+        block = self.ir.sections.get(section)
+        if block is None:
+            return []
+        out = []
+        for item in block.items:
+            if isinstance(item, ast.Block) and section in ("graph", "features", "tasks", "scenarios", "objective"):
+                self.report.error("E0010", f"`{section}` holds statements, not blocks", item.kind_span,
+                                  "unexpected block", f"write `name = …` inside `{section}`")
+            elif isinstance(item, ast.Stmt):
+                if item.op == "+=" and section != "objective":
+                    self.report.error("E0012", "`+=` only adds terms to an objective", item.span, "use `=` here")
+                out.append(item)
+        return out
+
+    def _expect_call(self, stmt: ast.Stmt, section: str) -> None:
+        self.report.error("E0013", f"`{stmt.target}` in `{section}` must be a call", stmt.value.span,
+                          "expected a call like `categorical(dim=16)`" if section == "features" else "expected a call")
+
+    def _graph_stmt(self, stmt: ast.Stmt) -> None:
+        value, replicate, axis_span = stmt.value, None, None
+        if isinstance(value, ast.Replicated):
+            value, replicate, axis_span = value.call, value.axis, value.axis_span
+        if not isinstance(value, ast.Call):
+            self.report.error("E0013", f"graph node `{stmt.target}` must apply a block", stmt.value.span,
+                              "not a block call", "write e.g. `h = mlp(x, units=[64])`")
+            return
+        if self.declare(stmt.target, stmt.target_span, "graph node"):
+            self._add_block(stmt.target, value, replicate, axis_span, stmt.span, stmt.target_span)
+
+    def _add_block(self, name, call, replicate, axis_span, span, name_span) -> None:
+        args = []
+        for arg in call.args:  # nested calls become anonymous nodes named after their parent
+            if isinstance(arg.value, ast.Call):
+                sub = f"{name}__{arg.value.func}"
+                while sub in self.ir.graph:
+                    sub += "_"
+                self._add_block(sub, arg.value, None, None, arg.value.span, arg.value.func_span)
+                arg = ast.Arg(arg.name, ast.Name(sub, arg.value.span), arg.span, arg.name_span)
+            args.append(arg)
+        call = ast.Call(call.func, call.func_span, tuple(args), call.span)
+        self.ir.graph.add_node(name, op="block", kind=call.func, call=call, replicate=replicate,
+                               axis_span=axis_span, span=span, name_span=name_span)
+
+
+def build(spec: ast.Spec, report: Reporter) -> IR:
+    return _Builder(spec, report).build(spec)

@@ -1,0 +1,62 @@
+"""Each objective argument must name a node that plays the role the objective needs.
+
+Roles (declared by each objective's `roles=` in the catalogue):
+- `task`: a task;  `params`: a node or feature with parameters;
+- `shared`: a node whose value does not depend on the scenario (HC²'s generalized loss);
+- `scenario`: a node whose value depends on the scenario, so it can be evaluated under every scenario
+  (OptMSM's orthogonality);
+- `per_scenario`: a block that holds per-scenario parameters, so it can be applied with another scenario's
+  parameters (HC²'s individual loss and cross-scenario encoding).
+
+    objective { loss = bce(ctr) + 0.1 * l2(x) }      # x = concat(a, b)
+    error[E0320]: `l2` needs a node with parameters, but `x` has none
+"""
+
+from __future__ import annotations
+
+from compiler.catalog import OBJECTIVES
+from compiler.diagnostics import Reporter
+from compiler.ir import IR
+from compiler.passes.check_partitions import STRUCTURAL, per_scenario
+
+
+def _has_params(data: dict) -> bool:
+    if data["op"] == "feature":
+        p = data["params"]
+        return data["kind"] != "numeric" or p["buckets"] > 0
+    return data["kind"] not in STRUCTURAL
+
+
+ROLES = {
+    "task": (lambda d: d["op"] == "task", "a task"),
+    "params": (_has_params, "a node with parameters"),
+    "shared": (lambda d: "type" in d and not d["type"].scenario, "a node shared across scenarios"),
+    "scenario": (lambda d: "type" in d and d["type"].scenario, "a node that depends on the scenario"),
+    "per_scenario": (lambda d: d["op"] == "block" and per_scenario(d), "a per-scenario block"),
+}
+
+
+def run(ir: IR, report: Reporter) -> None:
+    g = ir.graph
+    for term in ir.nodes("objective"):
+        data = g.nodes[term]
+        if "params" not in data:
+            continue
+        for param, role in OBJECTIVES.entries[data["kind"]].meta["roles"].items():
+            check, needs = ROLES[role]
+            refs = data["params"][param] if isinstance(data["params"][param], list) else [data["params"][param]]
+            for ref in refs:
+                target = g.nodes.get(ref.name)
+                if target is not None and target.get("params") is not None and not check(target):
+                    report.error("E0320", f"`{data['kind']}` needs {needs}, but `{ref.name}` is not", ref.span,
+                                 f"`{data['kind']}` reads this as `{param}`", _hint(role, ref.name))
+
+
+def _hint(role: str, name: str) -> str:
+    return {
+        "params": "name a block with weights (mlp, linear, …) or an embedded feature",
+        "shared": f"read a node computed before any per-scenario block, or make `{name}` shared",
+        "scenario": f"read a node that depends on the scenario, e.g. `{name} = per scenario: mlp(…)`",
+        "per_scenario": f"replicate it: `{name} = per scenario: …`",
+        "task": "name a task from `tasks`",
+    }[role]

@@ -1,0 +1,227 @@
+"""Typed parameter schemas, and binding a call's arguments against one.
+
+Every constructor a spec can call (blocks, objectives, features, optimizers, …) declares its parameters here;
+unknown, missing, duplicated and mistyped arguments are diagnostics, never swallowed.
+
+    >>> from compiler.parse import parse_text
+    >>> call = parse_text('spec a graph { h = mlp(x, units=[8, 4]) }').items[0].items[0].value
+    >>> s = Schema(Param("x", REF), Param("units", list_of(INT)), Param("dropout", FLOAT, 0.0))
+    >>> bound = s.bind(call, Reporter())
+    >>> bound["units"], bound["dropout"], bound["x"].name
+    ([8, 4], 0.0, 'x')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from compiler import ast
+from compiler.diagnostics import Reporter, Span, did_you_mean
+
+REQUIRED = object()
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A name that refers to something declared elsewhere (a node, feature, task, scenario)."""
+
+    name: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class Bound:
+    """A call whose arguments were bound to a schema: `kind` plus typed `params`."""
+
+    kind: str
+    params: dict
+    span: Span
+    spans: dict  # parameter name → span of its argument
+
+
+@dataclass(frozen=True)
+class Type:
+    """A parameter type: a name for messages and a converter returning (ok, value)."""
+
+    name: str
+    convert: Callable[[ast.Expr], tuple[bool, Any]]
+    category: "Registry | None" = None  # set for nested constructor calls, bound recursively
+
+
+def _number(expr, kinds):
+    value = ast.literal(expr)
+    ok = isinstance(value, kinds) and not isinstance(value, bool)
+    return ok, (float(value) if ok and float in kinds else value)
+
+
+INT = Type("an integer", lambda e: _number(e, (int,)))
+FLOAT = Type("a number", lambda e: _number(e, (int, float)))
+STR = Type("a quoted string", lambda e: (isinstance(e, ast.String), getattr(e, "value", None)))
+BOOL = Type(
+    "`true` or `false`",
+    lambda e: (isinstance(e, ast.Name) and e.id in ("true", "false"), getattr(e, "id", None) == "true"),
+)
+REF = Type("a name", lambda e: (isinstance(e, ast.Name), Ref(e.id, e.span) if isinstance(e, ast.Name) else None))
+
+
+def enum(*values: str) -> Type:
+    def convert(e):
+        return isinstance(e, ast.Name) and e.id in values, getattr(e, "id", None)
+
+    return Type("one of " + ", ".join(f"`{v}`" for v in values), convert)
+
+
+def list_of(item: Type, min_len: int = 0) -> Type:
+    def convert(e):
+        if not isinstance(e, ast.List) or len(e.items) < min_len:
+            return False, None
+        pairs = [item.convert(x) for x in e.items]
+        return all(ok for ok, _ in pairs), [v for _, v in pairs]
+
+    return Type(f"a list of {item.name.removeprefix('a ').removeprefix('an ')}s", convert)
+
+
+def one_of(*types: Type) -> Type:
+    def convert(e):
+        for t in types:
+            ok, value = t.convert(e)
+            if ok:
+                return ok, value
+        return False, None
+
+    return Type(" or ".join(t.name for t in types), convert)
+
+
+def call_of(category: "Registry") -> Type:
+    """A nested constructor call from `category` (e.g. an optimizer), bound recursively by `Schema.bind`."""
+    return Type(f"a call of {category.what}", lambda e: (isinstance(e, ast.Call), e), category)
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: Type
+    default: Any = REQUIRED
+    doc: str = ""
+    variadic: bool = False  # takes every remaining positional argument
+
+
+@dataclass(frozen=True)
+class Schema:
+    params: tuple[Param, ...]
+
+    def __init__(self, *params: Param):
+        object.__setattr__(self, "params", params)
+
+    def names(self) -> list[str]:
+        return [p.name for p in self.params]
+
+    def bind(self, call: ast.Call, report: Reporter, what: str | None = None) -> dict | None:
+        """Typed values for every parameter, or None after reporting what is wrong."""
+        what = what or f"`{call.func}`"
+        by_name = {p.name: p for p in self.params}
+        values: dict[str, Any] = {}
+        spans: dict[str, Span] = {}
+        errors = len(report.diagnostics)
+        positional = [p for p in self.params]
+        pos_index = 0
+        for arg in call.args:
+            if arg.name is None:
+                if pos_index >= len(positional):
+                    report.error("E0102", f"too many positional arguments for {what}", arg.span,
+                                 "not expected here", f"{what} takes: {', '.join(self.names())}")
+                    continue
+                param = positional[pos_index]
+                if param.variadic:
+                    values.setdefault(param.name, []).append(arg.value)
+                    spans.setdefault(param.name, arg.span)
+                    continue
+                pos_index += 1
+            else:
+                param = by_name.get(arg.name)
+                if param is None:
+                    hint = did_you_mean(arg.name, by_name) or f"{what} takes: {', '.join(self.names())}"
+                    report.error("E0101", f"unknown parameter `{arg.name}` for {what}", arg.name_span,
+                                 "unknown parameter", hint)
+                    continue
+                if param.name in values:
+                    report.error("E0103", f"parameter `{arg.name}` given twice", arg.name_span, "given again")
+                    continue
+            if param.variadic:
+                values.setdefault(param.name, []).append(arg.value)
+                spans.setdefault(param.name, arg.span)
+            else:
+                values[param.name] = arg.value
+                spans[param.name] = arg.value.span
+        out: dict[str, Any] = {}
+        for param in self.params:
+            if param.name not in values:
+                if param.default is REQUIRED:
+                    report.error("E0104", f"missing parameter `{param.name}` for {what}", call.span,
+                                 f"`{param.name}` is required", param.doc and f"`{param.name}`: {param.doc}")
+                else:
+                    out[param.name] = param.default
+                continue
+            raw = values[param.name]
+            items = raw if param.variadic else [raw]
+            converted = []
+            for expr in items:
+                ok, value = param.type.convert(expr)
+                if not ok:
+                    report.error("E0105", f"parameter `{param.name}` of {what} must be {param.type.name}",
+                                 expr.span, f"expected {param.type.name}", param.doc)
+                converted.append(value)
+            out[param.name] = converted if param.variadic else converted[0]
+        if len(report.diagnostics) > errors:
+            return None
+        out["__spans__"] = spans
+        return out
+
+
+@dataclass
+class Entry:
+    name: str
+    schema: Schema
+    doc: str
+    meta: dict = field(default_factory=dict)
+
+
+class Registry:
+    """Named constructors of one category, each with a schema; `register` is a decorator."""
+
+    def __init__(self, what: str):
+        self.what = what
+        self.entries: dict[str, Entry] = {}
+
+    def register(self, name: str, *params: Param, **meta):
+        def deco(obj):
+            if name in self.entries:
+                raise ValueError(f"{self.what} `{name}` registered twice")
+            self.entries[name] = Entry(name, Schema(*params), (obj.__doc__ or "").strip(), {**meta, "impl": obj})
+            return obj
+
+        return deco
+
+    def bind(self, call: ast.Call, report: Reporter) -> Bound | None:
+        entry = self.entries.get(call.func)
+        if entry is None:
+            hint = did_you_mean(call.func, self.entries) or f"known: {', '.join(sorted(self.entries))}"
+            report.error("E0201", f"unknown {self.what} `{call.func}`", call.func_span, f"not a {self.what}", hint)
+            return None
+        params = entry.schema.bind(call, report, f"{self.what} `{call.func}`")
+        if params is None:
+            return None
+        spans = params.pop("__spans__")
+        for p in entry.schema.params:  # nested calls (e.g. an optimizer's schedule) bind recursively
+            if p.type.category is not None and isinstance(params[p.name], ast.Call):
+                params[p.name] = p.type.category.bind(params[p.name], report)
+        return Bound(call.func, params, call.span, spans)
+
+
+CATEGORIES: dict[str, Registry] = {}
+
+
+def category(what: str) -> Registry:
+    CATEGORIES.setdefault(what, Registry(what))
+    return CATEGORIES[what]
