@@ -194,3 +194,65 @@ class _Builder:
 
 def build(spec: ast.Spec, report: Reporter) -> IR:
     return _Builder(spec, report).build(spec)
+
+
+def _fmt(value) -> str:
+    from compiler.schema import Bound, Ref
+
+    if isinstance(value, Ref):
+        return value.name
+    if isinstance(value, Bound):
+        return f"{value.kind}({', '.join(f'{k}={_fmt(v)}' for k, v in value.params.items())})"
+    if isinstance(value, list):
+        return "[" + ", ".join(_fmt(v) for v in value) + "]"
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, bool) or value is None:
+        return str(value).lower()
+    return repr(value)
+
+
+def to_json(ir: IR) -> dict:
+    """A plain-data view of the checked IR (for `msdsl compile --emit json` and tools)."""
+    g = ir.graph
+    nodes = []
+    for name in nx.topological_sort(g):
+        d = g.nodes[name]
+        nodes.append({
+            "name": name, "op": d["op"], "kind": d["kind"], "replicate": d.get("replicate"),
+            "inputs": d.get("inputs", [u for u in g.predecessors(name)]),
+            "params": {k: _fmt(v) for k, v in d.get("params", {}).items()},
+            "type": str(d["type"]) if d.get("type") else None,
+            "weight": d.get("weight"), "line": d["span"].line, "column": d["span"].column,
+        })
+    return {
+        "spec": ir.name,
+        "scenarios": [{k: v for k, v in s.items() if k != "span"} for s in ir.scenarios],
+        "objectives": ir.objectives,
+        "settings": {sec: {k: _fmt(v) for k, v in vals.items()} for sec, vals in ir.settings.items()},
+        "stages": [{k: _fmt(v) for k, v in s.items() if k != "span"} for s in ir.stages],
+        "groups": [{k: _fmt(v) for k, v in s.items() if k != "span"} for s in ir.groups],
+        "nodes": nodes,
+    }
+
+
+def dump(ir: IR) -> str:
+    """A stable, readable text form of the checked IR, one node per line in topological order."""
+    data = to_json(ir)
+    lines = [f"spec {data['spec']}", "scenarios " + ", ".join(
+        f"{s['name']}={_fmt(s['value'])}" + (f" weight={s['weight']}" if s["weight"] != 1.0 else "")
+        for s in data["scenarios"])]
+    for node in data["nodes"]:
+        params = ", ".join(f"{k}={v}" for k, v in node["params"].items() if k not in ("x", "inputs", "features"))
+        head = {"feature": "feature", "block": "node", "task": "task", "objective": "term"}[node["op"]]
+        rep = f"per {node['replicate']}: " if node["replicate"] else ""
+        weight = f"{node['weight']:g} * " if node["op"] == "objective" else ""
+        reads = "(" + "; ".join(part for part in (", ".join(node["inputs"]), params) if part) + ")"
+        typ = f" : {node['type']}" if node["type"] else ""
+        lines.append(f"{head} {node['name']} = {weight}{rep}{node['kind']}{reads}{typ}")
+    for sec, vals in data["settings"].items():
+        lines.append(f"{sec} " + ", ".join(f"{k}={v}" for k, v in vals.items()))
+    for what in ("stages", "groups"):
+        for item in data[what]:
+            lines.append(f"{what[:-1]} " + ", ".join(f"{k}={v}" for k, v in item.items()))
+    return "\n".join(lines) + "\n"
