@@ -31,7 +31,8 @@ def check_text(text: str, path: str | Path = "<spec>") -> IR:
 def check_file(path: str | Path) -> IR:
     path = Path(path)
     try:
-        text = path.read_text()
-    except OSError as err:
-        raise CompileError([Diagnostic("E0000", f"cannot read `{path}`: {err.strerror}", None)]) from None
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as err:
+        reason = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
+        raise CompileError([Diagnostic("E0000", f"cannot read `{path}`: {reason}", None)]) from None
     return check_text(text, path)

@@ -86,6 +86,7 @@ class Stmt:
     op: str
     value: Expr
     span: Span
+    op_span: Span | None = None
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,8 @@ COLUMN = Param("column", STR, None, "data column (default: the feature's name)")
     Param("rows", INT, 200_000), Param("scenarios", INT, 3), Param("seed", INT, 0),
     Param("shared", FLOAT, 0.7, "0 = scenarios unrelated, 1 = one shared preference"),
     Param("users", INT, 20_000), Param("items", INT, 5_000),
+    Param("sparse", FLOAT, 1.0, "Zipf exponent of scenario sizes: 0 = balanced, larger = sparser tail scenarios"),
+    Param("signal", FLOAT, 2.0, "scale of the preference in the click logit (how learnable clicks are)"),
     Param("sequence", BOOL, False, "add a behaviour sequence column `hist_items`"),
 )
 def synthetic():

@@ -24,8 +24,9 @@ class Source:
     text: str
 
     def line(self, number: int) -> str:
-        lines = self.text.splitlines()
-        return lines[number - 1] if 0 < number <= len(lines) else ""
+        """Line `number` (1-based) without its line break; lines are split at `\\n` only, as spans count them."""
+        lines = self.text.split("\n")
+        return lines[number - 1].removesuffix("\r") if 0 < number <= len(lines) else ""
 
 
 @dataclass(frozen=True)
@@ -67,9 +68,10 @@ class Diagnostic:
     message: str
     span: Span | None
     label: str = ""
-    labels: tuple[Label, ...] = ()
     help: str = ""
     severity: str = "error"
+    # Keyword-only: `Diagnostic(code, message, span, label, help)` reads as written.
+    labels: tuple[Label, ...] = field(default=(), kw_only=True)
 
     def render(self) -> str:
         out = [f"{self.severity}[{self.code}]: {self.message}"]
@@ -78,20 +80,27 @@ class Diagnostic:
                 out.append(f"  = help: {self.help}")
             return "\n".join(out)
         spans = [Label(self.span, self.label), *self.labels]
+        # In source order, the primary span's file first, so that labels on one line share it.
+        spans.sort(key=lambda lab: (lab.span.source != self.span.source, lab.span.source.path, lab.span.start))
         width = len(str(max(s.span.line for s in spans)))
         pad = " " * width
         out.append(f"{pad}--> {self.span!r}")
         out.append(f"{pad} |")
+        shown = (self.span.source, None)  # the source line printed last: labels on it share it
         for lab in spans:
-            if lab.span.source != self.span.source:
-                out.append(f"{pad}--> {lab.span!r}")
-            text = lab.span.source.line(lab.span.line)
-            first_line_end = lab.span.source.text.find("\n", lab.span.start)
-            end = lab.span.end if first_line_end < 0 else min(lab.span.end, first_line_end)
-            carets = "^" * max(1, end - lab.span.start)
-            out.append(f"{lab.span.line:>{width}} | {text}")
-            marker = " " * (lab.span.column - 1) + carets
-            out.append(f"{pad} | {marker} {lab.message}".rstrip())
+            span = lab.span
+            if span.source != self.span.source and span.source != shown[0]:
+                out.append(f"{pad}--> {span!r}")
+            text = span.source.line(span.line)
+            # Carets run to the end of the span's first line; tabs are shown as 4 spaces so carets line up.
+            start = span.column - 1
+            end = start + max(0, min(span.end - span.start, len(text) - start))
+            col = len(text[:start].expandtabs(4))
+            carets = "^" * max(1, len(text[:end].expandtabs(4)) - col)
+            if shown != (span.source, span.line):
+                out.append(f"{span.line:>{width}} | {text.expandtabs(4)}".rstrip())
+                shown = (span.source, span.line)
+            out.append(f"{pad} | {' ' * col}{carets} {lab.message}".rstrip())
         if self.help:
             out.append(f"{pad} = help: {self.help}")
         return "\n".join(out)
@@ -115,14 +124,38 @@ class Reporter:
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
     def error(self, code: str, message: str, span: Span | None, label: str = "", help: str = "", labels=()):
-        self.diagnostics.append(Diagnostic(code, message, span, label, tuple(labels), help))
+        self.diagnostics.append(Diagnostic(code, message, span, label, help, labels=tuple(labels)))
 
     def check(self) -> None:
         if self.diagnostics:
             raise CompileError(self.diagnostics)
 
 
+def edit_distance(a: str, b: str) -> int:
+    """Optimal-string-alignment distance: insertions, deletions, substitutions and swaps of neighbours."""
+    prev2, prev = None, list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
+            if prev2 is not None and i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        prev2, prev = prev, cur
+    return prev[-1]
+
+
 def did_you_mean(word: str, candidates) -> str:
-    """A 'did you mean' hint for `word` among `candidates`, or an empty string."""
-    close = difflib.get_close_matches(word, sorted(candidates), n=1, cutoff=0.6)
+    """A 'did you mean' hint for `word` among `candidates`, or an empty string.
+
+    The closest by edit distance wins (a swapped pair of letters counts once, so `mpl` → `mlp`); failing a close
+    one, difflib's similarity (e.g. a long name with a few letters wrong).
+    """
+    candidates = sorted(set(candidates))
+    if not candidates:
+        return ""
+    best = min(candidates, key=lambda c: (edit_distance(word.lower(), c.lower()), c))
+    distance = edit_distance(word.lower(), best.lower())
+    if distance <= max(1, len(word) // 3) and len(word) >= 3:  # `s9` → `s0` would be a guess
+        return f"did you mean `{best}`?"
+    close = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
     return f"did you mean `{close[0]}`?" if close else ""

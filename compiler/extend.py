@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from compiler import ast
-from compiler.diagnostics import CompileError, Diagnostic
+from compiler.diagnostics import CompileError, Diagnostic, Label
 from compiler.parse import parse_text
 
 
@@ -21,17 +21,31 @@ def _is_none(stmt: ast.Stmt) -> bool:
 
 def _merge(base: tuple, child: tuple, errors: list) -> tuple:
     items = list(base)
+    seen: dict = {}  # what the child itself already set in this block: a second time is a mistake, not an override
 
     def find(pred):
         return next((i for i, it in enumerate(items) if pred(it)), None)
 
+    def again(key, span, what: str) -> bool:
+        if key in seen:
+            errors.append(Diagnostic("E0011", f"{what} appears twice in this spec", span, "again here", "keep one",
+                                     labels=(Label(seen[key], "first here"),)))
+            return True
+        seen[key] = span
+        return False
+
     for it in child:
         if isinstance(it, ast.Block):
+            name = f"`{it.kind}{' ' + it.name if it.name else ''}`"
+            if again(("block", it.kind, it.name), it.kind_span, name):
+                continue
             i = find(lambda b: isinstance(b, ast.Block) and (b.kind, b.name) == (it.kind, it.name))
             if i is None:
                 items.append(it)
             else:
                 items[i] = replace(it, items=_merge(items[i].items, it.items, errors))
+            continue
+        if it.op != "+=" and again(("stmt", it.target), it.target_span, f"`{it.target}`"):
             continue
         i = None if it.op == "+=" else find(lambda s: isinstance(s, ast.Stmt) and s.target == it.target)
         if _is_none(it):
@@ -50,17 +64,26 @@ def _merge(base: tuple, child: tuple, errors: list) -> tuple:
 def load(path: str | Path, text: str | None = None, _chain: tuple = ()) -> ast.Spec:
     """Parse `path` (or `text` reported as `path`) and merge the specs it extends."""
     path = Path(path)
-    spec = parse_text(path.read_text() if text is None else text, str(path))
+    spec = parse_text(path.read_text(encoding="utf-8-sig") if text is None else text, str(path))
     if spec.extends is None:
         return spec
     base_path = path.parent / spec.extends.value
-    if base_path.resolve() in _chain or base_path.resolve() == path.resolve():
-        raise CompileError([Diagnostic("E0003", "specs extend each other in a cycle", spec.extends.span,
-                                       "leads back to this spec", "remove one of the `extends`")])
+    chain = _chain + (path.resolve(),)
+    if base_path.resolve() in chain:
+        loop = chain[chain.index(base_path.resolve()):] + (base_path.resolve(),)
+        raise CompileError([Diagnostic("E0003", "specs extend each other in a cycle: "
+                                       + " → ".join(p.name for p in loop), spec.extends.span,
+                                       "leads back to an extending spec", "remove one of the `extends`")])
     if not base_path.is_file():
         raise CompileError([Diagnostic("E0002", f"cannot read base spec `{spec.extends.value}`", spec.extends.span,
-                                       "no such file", f"looked for {base_path.resolve()}")])
-    base = load(base_path, None, _chain + (path.resolve(),))
+                                       "no such file", f"looked for {base_path}")])
+    try:
+        base_text = base_path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as err:
+        reason = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
+        raise CompileError([Diagnostic("E0002", f"cannot read base spec `{spec.extends.value}`", spec.extends.span,
+                                       reason, f"looked for {base_path}")]) from None
+    base = load(base_path, base_text, chain)
     errors: list = []
     items = _merge(base.items, spec.items, errors)
     if errors:

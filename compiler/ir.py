@@ -5,7 +5,8 @@
 resolve, type and check it, writing their results onto the nodes:
 
 - every node: `op` (feature | block | task | objective), `span`, `params` (after `bind_params`);
-- blocks: `kind`, `call`, `replicate` (None | scenario | task), `type` (a `VType`, after `infer_shapes`);
+- blocks: `kind`, `call`, `replicate` (None | scenario | task), `owner` (the statement a nested call came from),
+  `type` (a `VType`, after `infer_shapes`);
 - edges u → v: `span` of the reference in v, `param` it fills.
 """
 
@@ -17,7 +18,7 @@ import networkx as nx
 
 from compiler import ast
 from compiler.catalog import SECTIONS
-from compiler.diagnostics import Diagnostic, Reporter, Span, did_you_mean
+from compiler.diagnostics import Diagnostic, Label, Reporter, Span, did_you_mean
 
 
 @dataclass
@@ -62,6 +63,10 @@ class IR:
     def blocks(self) -> list[str]:
         return self.nodes("block")
 
+    def owner(self, node: str) -> str:
+        """The name the user wrote for `node`: a nested call's anonymous node (`h__concat`) belongs to `h`."""
+        return self.graph.nodes[node].get("owner", node)
+
 
 def _terms(expr: ast.Expr, report: Reporter, sign: float = 1.0) -> list[Term]:
     """Flatten `a * f(x) + g(y) - 0.1 * h(z)` into weighted terms."""
@@ -90,13 +95,14 @@ class _Builder:
         self.ir = IR(spec.name, spec.span)
         self.report = report
         self.declared: dict[str, tuple[str, Span]] = {}
+        self.reserved: set[str] = set()
 
     def declare(self, name: str, span: Span, what: str) -> bool:
         if name in self.declared:
             prev_what, prev = self.declared[name]
             self.report.error("E0011", f"`{name}` is declared twice", span, f"declared again as a {what}",
-                              f"first declared as a {prev_what} at {prev!r}; names are shared by features, "
-                              "graph nodes and tasks")
+                              "features, graph nodes and tasks share one namespace; rename one of them",
+                              labels=[Label(prev, f"first declared as a {prev_what}")])
             return False
         self.declared[name] = (what, span)
         return True
@@ -106,12 +112,16 @@ class _Builder:
             if isinstance(item, ast.Stmt):
                 self.report.error("E0010", f"`{item.target}` is outside any section", item.target_span,
                                   "statements belong in a section", f"sections: {', '.join(SECTIONS)}")
-            elif item.kind not in SECTIONS or item.name is not None:
+            elif item.kind not in SECTIONS:
                 hint = did_you_mean(item.kind, SECTIONS) or f"sections: {', '.join(SECTIONS)}"
                 self.report.error("E0010", f"unknown section `{item.kind}`", item.kind_span, "not a section", hint)
+            elif item.name is not None:
+                self.report.error("E0010", f"section `{item.kind}` takes no name", item.name_span, "unexpected name",
+                                  f"write `{item.kind} {{ … }}`; only blocks inside `train` are named")
             elif item.kind in self.ir.sections:
                 self.report.error("E0011", f"section `{item.kind}` appears twice", item.kind_span, "again here",
-                                  "merge the two sections")
+                                  "merge the two sections",
+                                  labels=[Label(self.ir.sections[item.kind].kind_span, "first here")])
             else:
                 self.ir.sections[item.kind] = item
         g = self.ir.graph
@@ -122,7 +132,9 @@ class _Builder:
                 elif self.declare(stmt.target, stmt.target_span, op):
                     g.add_node(stmt.target, op=op, kind=stmt.value.func, call=stmt.value, span=stmt.span,
                                name_span=stmt.target_span)
-        for stmt in self._stmts("graph"):
+        graph = self._stmts("graph")
+        self.reserved = {stmt.target for stmt in graph}  # anonymous nodes must not take a later node's name
+        for stmt in graph:
             self._graph_stmt(stmt)
         if "objective" not in self.ir.sections:  # default: the cross-entropy of every task
             self.ir.objectives["loss"] = []
@@ -130,8 +142,15 @@ class _Builder:
                 span = g.nodes[task]["name_span"]
                 call = ast.Call("bce", span, (ast.Arg(None, ast.Name(task, span), span),), span)
                 self._term("loss", Term(1.0, call, span))
+        assigned: dict[str, Span] = {}
         for stmt in self._stmts("objective"):
             terms = _terms(stmt.value, self.report)
+            if stmt.op == "=" and stmt.target in assigned:
+                self.report.error("E0011", f"objective `{stmt.target}` is set twice", stmt.target_span,
+                                  "set again here", "use `+=` to add terms to it",
+                                  labels=[Label(assigned[stmt.target], "first set here")])
+            if stmt.op == "=":
+                assigned.setdefault(stmt.target, stmt.target_span)
             if stmt.op == "=" or stmt.target not in self.ir.objectives:
                 for old in self.ir.objectives.get(stmt.target, []):
                     g.remove_node(old)
@@ -158,7 +177,8 @@ class _Builder:
                                   "unexpected block", f"write `name = …` inside `{section}`")
             elif isinstance(item, ast.Stmt):
                 if item.op == "+=" and section != "objective":
-                    self.report.error("E0012", "`+=` only adds terms to an objective", item.span, "use `=` here")
+                    self.report.error("E0012", "`+=` only adds terms to an objective", item.op_span or item.span,
+                                  "use `=` here")
                 out.append(item)
         return out
 
@@ -177,19 +197,19 @@ class _Builder:
         if self.declare(stmt.target, stmt.target_span, "graph node"):
             self._add_block(stmt.target, value, replicate, axis_span, stmt.span, stmt.target_span)
 
-    def _add_block(self, name, call, replicate, axis_span, span, name_span) -> None:
+    def _add_block(self, name, call, replicate, axis_span, span, name_span, owner=None) -> None:
         args = []
         for arg in call.args:  # nested calls become anonymous nodes named after their parent
             if isinstance(arg.value, ast.Call):
                 sub = f"{name}__{arg.value.func}"
-                while sub in self.ir.graph:
+                while sub in self.ir.graph or sub in self.reserved:
                     sub += "_"
-                self._add_block(sub, arg.value, None, None, arg.value.span, arg.value.func_span)
+                self._add_block(sub, arg.value, None, None, arg.value.span, arg.value.func_span, owner or name)
                 arg = ast.Arg(arg.name, ast.Name(sub, arg.value.span), arg.span, arg.name_span)
             args.append(arg)
         call = ast.Call(call.func, call.func_span, tuple(args), call.span)
         self.ir.graph.add_node(name, op="block", kind=call.func, call=call, replicate=replicate,
-                               axis_span=axis_span, span=span, name_span=name_span)
+                               axis_span=axis_span, span=span, name_span=name_span, owner=owner or name)
 
 
 def build(spec: ast.Spec, report: Reporter) -> IR:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from compiler import ast
-from compiler.diagnostics import Reporter, Span, did_you_mean
+from compiler.diagnostics import Label, Reporter, Span, did_you_mean
 
 REQUIRED = object()
 
@@ -47,6 +47,20 @@ class Type:
     name: str
     convert: Callable[[ast.Expr], tuple[bool, Any]]
     category: "Registry | None" = None  # set for nested constructor calls, bound recursively
+    item: "Type | None" = None  # the item type of a list type
+    choices: tuple[str, ...] = ()  # the names an enum accepts (for "did you mean")
+
+    def culprit(self, expr: ast.Expr) -> tuple[ast.Expr, "Type", str]:
+        """Where a value that does not convert goes wrong: the first bad list item (recursively) or the value
+        itself, the type expected there, and a "did you mean" hint when a name is close to an allowed one."""
+        typ = self
+        while typ.item is not None and isinstance(expr, ast.List):
+            bad = next((x for x in expr.items if not typ.item.convert(x)[0]), None)
+            if bad is None:  # every item is fine: the list itself is wrong (e.g. empty)
+                break
+            expr, typ = bad, typ.item
+        hint = did_you_mean(expr.id, typ.choices) if isinstance(expr, ast.Name) and typ.choices else ""
+        return expr, typ, hint
 
 
 def _number(expr, kinds):
@@ -69,7 +83,8 @@ def enum(*values: str) -> Type:
     def convert(e):
         return isinstance(e, ast.Name) and e.id in values, getattr(e, "id", None)
 
-    return Type("one of " + ", ".join(f"`{v}`" for v in values), convert)
+    names = ", ".join(f"`{v}`" for v in values)
+    return Type(f"one of {names}" if len(values) > 1 else names, convert, choices=values)
 
 
 def list_of(item: Type, min_len: int = 0) -> Type:
@@ -79,7 +94,12 @@ def list_of(item: Type, min_len: int = 0) -> Type:
         pairs = [item.convert(x) for x in e.items]
         return all(ok for ok, _ in pairs), [v for _, v in pairs]
 
-    return Type(f"a list of {item.name.removeprefix('a ').removeprefix('an ')}s", convert)
+    kind = f"a {'non-empty ' if min_len else ''}list"
+    if item.choices:
+        name = f"{kind} drawn from {', '.join(f'`{c}`' for c in item.choices)}"
+    else:
+        name = f"{kind} of {item.name.removeprefix('a ').removeprefix('an ')}s"
+    return Type(name, convert, item=item)
 
 
 def one_of(*types: Type) -> Type:
@@ -90,7 +110,7 @@ def one_of(*types: Type) -> Type:
                 return ok, value
         return False, None
 
-    return Type(" or ".join(t.name for t in types), convert)
+    return Type(" or ".join(t.name for t in types), convert, choices=tuple(c for t in types for c in t.choices))
 
 
 def call_of(category: "Registry") -> Type:
@@ -123,6 +143,8 @@ class Schema:
         by_name = {p.name: p for p in self.params}
         values: dict[str, Any] = {}
         spans: dict[str, Span] = {}
+        given: dict[str, Span] = {}  # parameter → the argument that gave it
+        misspelt: set[str] = set()  # parameters an unknown argument's name is close to
         errors = len(report.diagnostics)
         positional = [p for p in self.params]
         pos_index = 0
@@ -136,31 +158,45 @@ class Schema:
                 if param.variadic:
                     values.setdefault(param.name, []).append(arg.value)
                     spans.setdefault(param.name, arg.span)
+                    given.setdefault(param.name, arg.span)
                     continue
                 pos_index += 1
+                if param.name in values:  # already given by keyword, e.g. `mlp(x, units=[8], [4])`
+                    report.error("E0103", f"parameter `{param.name}` given twice", arg.span,
+                                 f"this positional argument is `{param.name}` again",
+                                 "give it once; write the other arguments by keyword",
+                                 labels=[Label(given[param.name], "first given here")])
+                    continue
             else:
                 param = by_name.get(arg.name)
                 if param is None:
-                    hint = did_you_mean(arg.name, by_name) or f"{what} takes: {', '.join(self.names())}"
+                    close = did_you_mean(arg.name, by_name)
+                    if close:  # `unit=` for `units=`: do not also report `units` missing
+                        misspelt.add(close.split("`")[1])
+                    hint = close or f"{what} takes: {', '.join(self.names())}"
                     report.error("E0101", f"unknown parameter `{arg.name}` for {what}", arg.name_span,
                                  "unknown parameter", hint)
                     continue
                 if param.name in values:
-                    report.error("E0103", f"parameter `{arg.name}` given twice", arg.name_span, "given again")
+                    report.error("E0103", f"parameter `{arg.name}` given twice", arg.name_span, "given again",
+                                 "give it once", labels=[Label(given[param.name], "first given here")])
                     continue
+            given.setdefault(param.name, arg.span)
             if param.variadic:
                 values.setdefault(param.name, []).append(arg.value)
                 spans.setdefault(param.name, arg.span)
             else:
                 values[param.name] = arg.value
                 spans[param.name] = arg.value.span
+                if isinstance(arg.value, ast.List):  # `units[1]`: one item, for messages about it
+                    spans.update({f"{param.name}[{i}]": item.span for i, item in enumerate(arg.value.items)})
         out: dict[str, Any] = {}
         for param in self.params:
             if param.name not in values:
-                if param.default is REQUIRED:
-                    report.error("E0104", f"missing parameter `{param.name}` for {what}", call.span,
+                if param.default is REQUIRED and param.name not in misspelt:
+                    report.error("E0104", f"missing parameter `{param.name}` for {what}", call.func_span,
                                  f"`{param.name}` is required", param.doc and f"`{param.name}`: {param.doc}")
-                else:
+                elif param.default is not REQUIRED:
                     out[param.name] = param.default
                 continue
             raw = values[param.name]
@@ -169,8 +205,9 @@ class Schema:
             for expr in items:
                 ok, value = param.type.convert(expr)
                 if not ok:
+                    culprit, expected, hint = param.type.culprit(expr)
                     report.error("E0105", f"parameter `{param.name}` of {what} must be {param.type.name}",
-                                 expr.span, f"expected {param.type.name}", param.doc)
+                                 culprit.span, f"expected {expected.name}", hint or param.doc)
                 converted.append(value)
             out[param.name] = converted if param.variadic else converted[0]
         if len(report.diagnostics) > errors:
@@ -207,7 +244,9 @@ class Registry:
         entry = self.entries.get(call.func)
         if entry is None:
             hint = did_you_mean(call.func, self.entries) or f"known: {', '.join(sorted(self.entries))}"
-            report.error("E0201", f"unknown {self.what} `{call.func}`", call.func_span, f"not a {self.what}", hint)
+            article = "an" if self.what[0] in "aeiou" else "a"
+            report.error("E0201", f"unknown {self.what} `{call.func}`", call.func_span, f"not {article} {self.what}",
+                         hint)
             return None
         params = entry.schema.bind(call, report, f"{self.what} `{call.func}`")
         if params is None:

@@ -16,8 +16,23 @@ EXAMPLES: dict[tuple[str, str], list[str]] = {
     ],
     ("missing value after `=`", "give the statement a value, e.g. `h = mlp(x, units=[64])`"): [
         "spec a graph { h = }",
-        "spec a graph { h = g = mlp(x) }",
         "spec a train { batch += }",
+    ],
+    ("`=` after a complete statement", "write one `name = value` per statement; keyword arguments go inside a "
+     "call's parentheses"): [
+        "spec a graph { h = g = mlp(x) }",
+        "spec a graph { h = mlp(x) = 3 }",
+    ],
+    ("missing value after a keyword argument's `=`", "give the argument a value, e.g. `units=[64]`"): [
+        "spec a graph { h = mlp(x=) }",
+        "spec a graph { h = mlp(x=, y) }",
+    ],
+    ("unmatched `)`", "remove it, or open the call it closes"): [
+        "spec a graph { h = mlp(x)) }",
+    ],
+    ("unmatched `]`", "remove it, or open the list it closes"): [
+        "spec a graph { h = [1]] }",
+        "spec a graph { h = mlp(x]) }",
     ],
     ("a statement needs `=` after its name", "write `name = value`"): [
         "spec a graph { h mlp(x) }",
@@ -40,9 +55,17 @@ EXAMPLES: dict[tuple[str, str], list[str]] = {
     ("missing comma between arguments", "separate arguments with `,`"): [
         "spec a graph { h = mlp(x units=[8]) }",
         "spec a graph { h = mlp(x y) }",
+        "spec a graph { h = mlp(x, units=[8] dropout=0.1) }",
+        "spec a graph { h = mlp(x, units=3 dropout=0.1) }",
+        "spec a graph { h = mlp(x, units=3 4) }",
+        "spec a graph { h = mlp(x, units=y dropout=0.1) }",
+        'spec a graph { h = mlp(x, units="y" dropout=0.1) }',
+        "spec a graph { h = mlp(x, units=y(3) dropout=0.1) }",
     ],
     ("missing comma between list items", "separate list items with `,`"): [
         "spec a graph { h = mlp(x, units=[8 4]) }",
+        "spec a graph { h = [a b] }",
+        'spec a graph { h = ["a" "b"] }',
     ],
     ("`per` needs an axis and a colon: `per scenario:` or `per task:`", "write e.g. `per scenario: mlp(x, units=[64])`"): [
         "spec a graph { h = per scenario mlp(x) }",

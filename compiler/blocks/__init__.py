@@ -22,9 +22,9 @@ BLOCKS = category("block")
 class ShapeError(Exception):
     """Raised by a shape rule; `passes/infer_shapes.py` turns it into a diagnostic."""
 
-    def __init__(self, message: str, span: Span | None = None, label: str = "", help: str = ""):
+    def __init__(self, message: str, span: Span | None = None, label: str = "", help: str = "", code: str = "E0301"):
         super().__init__(message)
-        self.message, self.span, self.label, self.help = message, span, label, help
+        self.message, self.span, self.label, self.help, self.code = message, span, label, help, code
 
 
 @dataclass
@@ -38,8 +38,18 @@ class InferCtx:
     tasks: int
     input_spans: list = field(default_factory=list)
 
-    def fail(self, message: str, param: str | None = None, label: str = "", help: str = ""):
-        raise ShapeError(message, self.spans.get(param, self.span) if param else self.span, label, help)
+    def fail(self, message: str, param: str | None = None, label: str = "", help: str = "", code: str = "E0301"):
+        raise ShapeError(message, self.spans.get(param, self.span) if param else self.span, label, help, code)
+
+    def positive(self, params: dict, *names: str) -> None:
+        """E0302 unless every size in the named parameters (an integer or a list of them) is at least 1."""
+        for name in names:
+            value = params[name]
+            for i, v in enumerate(value if isinstance(value, list) else [value]):
+                if v < 1:
+                    key = f"{name}[{i}]" if isinstance(value, list) else name
+                    span = self.spans.get(key, self.spans.get(name, self.span))
+                    raise ShapeError(f"`{name}` must be at least 1", span, "below 1", code="E0302")
 
 
 def block(name: str, *params: Param, inputs=("x",), replicate=("scenario", "task"), scenario_aware=False):

@@ -45,6 +45,7 @@ def embed(ctx, p, xs):
 @block("scenario_embed", Param("dim", INT, 8, "embedding size"), inputs=(), replicate=(), scenario_aware=True)
 def scenario_embed(ctx, p, xs):
     """A learned embedding of the row's scenario indicator ([B, dim]); STAR's auxiliary network reads it."""
+    ctx.positive(p, "dim")
     return VType(p["dim"], scenario=True)
 
 
@@ -80,6 +81,7 @@ def product(ctx, p, xs):
 def linear(ctx, p, xs):
     """One affine map x·W + b."""
     _vectors(ctx, xs, "linear")
+    ctx.positive(p, "units")
     return _merge(xs, p["units"])
 
 
@@ -99,8 +101,7 @@ def mlp(ctx, p, xs):
     (task towers in SharedBottom / MMoE / PLE).
     """
     _vectors(ctx, xs, "mlp")
-    if any(u <= 0 for u in p["units"]):
-        ctx.fail("layer sizes must be positive", "units", "a size is ≤ 0")
+    ctx.positive(p, "units")
     return _merge(xs, p["units"][-1])
 
 

@@ -32,6 +32,7 @@ def moe(ctx, p, xs):
     (`over=task`, output per task) or each scenario (`over=scenario`, the row's scenario's gate) has its own gate.
     """
     _vectors(ctx, xs, "moe")
+    ctx.positive(p, "units")
     if p["experts"] < 1:
         ctx.fail("a mixture needs at least one expert", "experts")
     return _over(p, p["units"][-1])
@@ -47,6 +48,7 @@ PLE_PARAMS = (
 
 def _ple(ctx, p, xs, levels):
     _vectors(ctx, xs, "ple")
+    ctx.positive(p, "units")
     if levels < 1:
         ctx.fail("PLE needs at least one level", "levels")
     if p["shared_experts"] < 0 or p["specific_experts"] < 0 or p["shared_experts"] + p["specific_experts"] < 1:

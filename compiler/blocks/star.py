@@ -23,6 +23,7 @@ def star(ctx, p, xs):
     training starts from the shared network.
     """
     _vectors(ctx, xs, "star")
+    ctx.positive(p, "units")
     return VType(p["units"][-1], per_task=xs[0].per_task, scenario=True)
 
 

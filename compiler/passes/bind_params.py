@@ -13,7 +13,7 @@ from __future__ import annotations
 from compiler import ast
 from compiler.blocks import BLOCKS
 from compiler.catalog import DECLARATIONS, DEFAULTS, NESTED, SETTINGS
-from compiler.diagnostics import Reporter, did_you_mean
+from compiler.diagnostics import Label, Reporter, did_you_mean
 from compiler.ir import IR
 from compiler.schema import Bound
 
@@ -27,8 +27,9 @@ def _bind_setting(key_types, stmt: ast.Stmt, section: str, report: Reporter):
         return None
     ok, value = typ.convert(stmt.value)
     if not ok:
-        report.error("E0105", f"`{stmt.target}` in `{section}` must be {typ.name}", stmt.value.span,
-                     f"expected {typ.name}")
+        culprit, expected, hint = typ.culprit(stmt.value)
+        report.error("E0105", f"`{stmt.target}` in `{section}` must be {typ.name}", culprit.span,
+                     f"expected {expected.name}", hint)
         return None
     if typ.category is not None:
         return typ.category.bind(value, report)
@@ -39,10 +40,21 @@ def _bind_settings(block: ast.Block | None, section: str, key_types, report: Rep
     values = dict(DEFAULTS.get(section, {}))
     if block is None:
         return values
+    seen: dict = {}  # a setting, or a named nested block, given twice in one block
     for item in block.items:
         if isinstance(item, ast.Stmt):
+            key, span, what = item.target, item.target_span, f"`{item.target}` is set"
+        else:
+            key, span, what = (item.kind, item.name), item.name_span, f"`{item.kind} {item.name}` appears"
+        if key in seen and span is not None:
+            report.error("E0011", f"{what} twice in `{section}`", span, "again here", "keep one",
+                         labels=[Label(seen[key], "first here")])
+            continue
+        seen[key] = span
+        if isinstance(item, ast.Stmt):
             if item.op == "+=":
-                report.error("E0012", "`+=` only adds terms to an objective", item.span, "use `=` here")
+                report.error("E0012", "`+=` only adds terms to an objective", item.op_span or item.span,
+                             "use `=` here")
             values[item.target] = _bind_setting(key_types, item, section, report)
         elif (section, item.kind) not in NESTED:
             allowed = [k for s, k in NESTED if s == section]
@@ -101,9 +113,11 @@ def _check_replication(data: dict, report: Reporter) -> None:
                      f"remove `per {axis}:`; `{data['kind']}` decides its own axes")
 
 
+MAX_SCENARIOS = 10_000
+
+
 def _bind_scenarios(ir: IR, report: Reporter) -> None:
     section = ir.sections.get("scenarios")
-    seen: dict = {}
     for item in section.items if section else ():
         if not isinstance(item, ast.Stmt):
             continue
@@ -115,16 +129,26 @@ def _bind_scenarios(ir: IR, report: Reporter) -> None:
         if bound is None:
             continue
         value = bound.params["value"] if bound.params["value"] is not None else item.target
-        if item.target in seen or str(value) in seen.values():
-            report.error("E0011", f"scenario `{item.target}` is declared twice", item.target_span,
-                         "same name or value as an earlier scenario")
+        first = next((s for s in ir.scenarios if s["name"] == item.target or str(s["value"]) == str(value)), None)
+        if first is not None:
+            if first["name"] == item.target:
+                message, label = f"scenario `{item.target}` is declared twice", "declared again"
+            else:
+                message, label = f"scenarios `{first['name']}` and `{item.target}` share the value `{value}`", \
+                    f"`{item.target}` has value `{value}` too"
+            report.error("E0011", message, item.target_span, label,
+                         "each scenario needs its own name and its own value in the scenario column",
+                         labels=[Label(first["span"], "first declared here")])
             continue
-        seen[item.target] = str(value)
         ir.scenarios.append({"name": item.target, "value": value, "weight": bound.params["weight"],
                              "group": bound.params["group"], "span": item.target_span})
     source = ir.settings["data"].get("source")
     if section is None and isinstance(source, Bound) and source.kind == "synthetic":
         count = source.params["scenarios"]
+        if not 1 <= count <= MAX_SCENARIOS:
+            report.error("E0015", f"`synthetic` needs between 1 and {MAX_SCENARIOS} scenarios",
+                         source.spans["scenarios"], f"{count} scenarios", "e.g. `synthetic(scenarios=3)`")
+            return
         ir.scenarios = [{"name": f"s{i}", "value": f"s{i}", "weight": 1.0, "group": None, "span": source.span}
                         for i in range(count)]
     if not ir.scenarios and not report.diagnostics:

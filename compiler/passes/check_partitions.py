@@ -36,9 +36,12 @@ def run(ir: IR, report: Reporter) -> None:
                 if data["kind"] in STRUCTURAL:
                     frontier.append(user)
                 elif not per_scenario(data):
+                    owner = ir.owner(user)
+                    fix = (f"make `{user}` per scenario (`{user} = per scenario: {data['kind']}(…)`)" if owner == user
+                           else f"give the nested `{data['kind']}(…)` in `{owner}` its own name and make it "
+                           "`per scenario:`")
                     report.error(
-                        "E0310", f"specific feature `{feature}` reaches the shared block `{user}`",
-                        g.edges[node, user]["span"], "read by a block shared across scenarios",
-                        f"make `{user}` per scenario (`{user} = per scenario: {data['kind']}(…)`), or declare "
-                        f"`{feature}` with `partition=shared`",
+                        "E0310", f"specific feature `{feature}` reaches the shared block `{owner}`",
+                        g.edges[node, user]["span"], f"read by `{data['kind']}(…)`, which is shared across scenarios",
+                        f"{fix}, or declare `{feature}` with `partition=shared`",
                     )

@@ -9,7 +9,7 @@ Roles (declared by each objective's `roles=` in the catalogue):
   parameters (HC²'s individual loss and cross-scenario encoding).
 
     objective { loss = bce(ctr) + 0.1 * l2(x) }      # x = concat(a, b)
-    error[E0320]: `l2` needs a node with parameters, but `x` has none
+    error[E0320]: `l2` reads `x` as `nodes`, which must be a node with parameters
 """
 
 from __future__ import annotations
@@ -48,8 +48,8 @@ def run(ir: IR, report: Reporter) -> None:
             for ref in refs:
                 target = g.nodes.get(ref.name)
                 if target is not None and target.get("params") is not None and not check(target):
-                    report.error("E0320", f"`{data['kind']}` needs {needs}, but `{ref.name}` is not", ref.span,
-                                 f"`{data['kind']}` reads this as `{param}`", _hint(role, ref.name))
+                    report.error("E0320", f"`{data['kind']}` reads `{ref.name}` as `{param}`, which must be {needs}",
+                                 ref.span, f"`{ref.name}` is a `{target['kind']}`", _hint(role, ref.name))
 
 
 def _hint(role: str, name: str) -> str:

@@ -23,7 +23,7 @@ def heads_by_task(ir: IR) -> dict[str, list[str]]:
         if data["kind"] != "head" or "params" not in data:
             continue
         task = data["params"]["task"]
-        if data["replicate"] == "task" and task is None:
+        if data["replicate"] == "task":  # with or without a (wrong, reported) `task=`: every task
             for t in out:
                 out[t].append(name)
         elif task is not None and task.name in out:
@@ -52,13 +52,24 @@ def run(ir: IR, report: Reporter) -> None:
         covered: dict[str, str] = {}
         for head in heads:
             chosen = g.nodes[head]["params"]["scenarios"]
-            for scenario in [r.name for r in chosen] if chosen else scenario_names:
+            clashes: dict[str, list[str]] = {}  # earlier head → the scenarios this head also predicts
+            listed: set[str] = set()
+            for ref in chosen or ():
+                if ref.name in listed:
+                    report.error("E0502", f"head `{head}` lists scenario `{ref.name}` twice", ref.span,
+                                 "listed again", "list each scenario once")
+                listed.add(ref.name)
+            for scenario in dict.fromkeys(r.name for r in chosen) if chosen else scenario_names:
                 if scenario in covered:
-                    report.error("E0502", f"task `{task}` has two heads for scenario `{scenario}`",
-                                 g.nodes[head]["name_span"], f"also predicted by `{covered[scenario]}`",
-                                 "restrict the heads with disjoint `scenarios=[…]`",
-                                 labels=[Label(g.nodes[covered[scenario]]["name_span"], "first head")])
-                covered.setdefault(scenario, head)
+                    clashes.setdefault(covered[scenario], []).append(scenario)
+                else:
+                    covered[scenario] = head
+            for other, scenarios in clashes.items():
+                names = ", ".join(f"`{s}`" for s in scenarios)
+                report.error("E0502", f"task `{task}` has two heads for scenario{'s' * (len(scenarios) > 1)} {names}",
+                             g.nodes[head]["name_span"], f"also predicted by `{other}`",
+                             "restrict the heads with disjoint `scenarios=[…]`",
+                             labels=[Label(g.nodes[other]["name_span"], "first head")])
         missing = [s for s in scenario_names if s not in covered]
         if missing:
             report.error("E0503", f"task `{task}` has no head for scenario{'s' * (len(missing) > 1)} "
@@ -67,7 +78,8 @@ def run(ir: IR, report: Reporter) -> None:
     outputs = {n for n in ir.blocks if g.nodes[n]["kind"] == "head"} | set(ir.nodes("objective"))
     needed = set().union(*(nx.ancestors(g, o) | {o} for o in outputs)) if outputs else set()
     for name in ir.blocks + ir.features:
-        if name not in needed:
+        if name not in needed and ir.owner(name) == name:  # a nested call is reported with its statement
             ir.warnings.append(Diagnostic("W0001", f"`{name}` is never used", g.nodes[name]["name_span"],
-                                          "no head or objective reads it", "remove it, or read it",
-                                          severity="warning"))
+                                          "no head or objective reads it",
+                                          help="remove it, or read it", severity="warning"))
+    ir.warnings.sort(key=Diagnostic.sort_key)

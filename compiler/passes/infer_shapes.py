@@ -36,7 +36,11 @@ def run(ir: IR, report: Reporter) -> None:
             data["type"] = feature_type(data["params"], data["kind"])
             for key in ("dim", "max_len"):
                 if data["params"].get(key, 1) < 1:
-                    report.error("E0302", f"`{key}` must be at least 1", data["spans"][key], "too small")
+                    report.error("E0302", f"`{key}` must be at least 1", data["spans"][key], "below 1")
+            for key in ("min_count", "hash", "buckets"):
+                if data["params"].get(key, 0) < 0:
+                    report.error("E0302", f"`{key}` must not be negative", data["spans"][key], "below 0",
+                                 "0 turns it off" if key != "min_count" else "")
         if data["op"] != "block" or "params" not in data:
             continue
         inputs = [g.nodes[i].get("type") for i in data["inputs"]]
@@ -54,7 +58,7 @@ def run(ir: IR, report: Reporter) -> None:
                 ctx.fail("this value already has a task axis", "x", "per task")
             out = BLOCKS.entries[data["kind"]].meta["impl"](ctx, data["params"], inputs)
         except ShapeError as err:
-            report.error("E0301", err.message, err.span, err.label, err.help)
+            report.error(err.code, err.message, err.span, err.label, err.help)
             continue
         if data["replicate"] == "scenario":
             out = VType(out.dim, out.seq, out.per_task, True, out.logit)

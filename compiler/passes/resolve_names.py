@@ -1,7 +1,7 @@
 """Resolve every name a node, task, objective or setting refers to, and add the IR's edges.
 
     graph { h = mlp(prce, units=[8]) }
-    error[E0204]: unknown name `prce` in node `h`   (help: did you mean `price`?)
+    error[E0204]: unknown name `prce` in graph node `h`   (help: did you mean `price`?)
 
 `embed(all, field=user)` expands `all` to the matching features. An edge u → v records that v reads u, with the
 span of the reference (`span`) and the parameter it fills (`param`).
@@ -29,13 +29,16 @@ class _Resolver:
         data = self.g.nodes.get(ref.name)
         if data is None or data["op"] not in ops:
             kinds = " or ".join(WHAT[o] for o in ops)
-            candidates = [n for n, d in self.g.nodes(data=True) if d["op"] in ops and "__" not in n]
+            candidates = [n for n, d in self.g.nodes(data=True) if d["op"] in ops and d.get("owner", n) == n]
             if data is not None:
-                label, hint = f"this is {WHAT[data['op']]}, not {kinds}", ""
+                message = f"`{ref.name}` in {where} is {WHAT[data['op']]}, not {kinds}"
+                label = f"expected {kinds}"
             else:
+                message = f"unknown name `{ref.name}` in {where}"
                 label = "not declared in " + " or ".join(f"`{s}`" for s in _sections(ops))
-                hint = did_you_mean(ref.name, candidates) or (f"declared: {', '.join(candidates)}" if candidates else "")
-            self.report.error("E0204", f"unknown name `{ref.name}` in {where}", ref.span, label, hint)
+            listing = ", ".join(candidates[:12]) + (", …" if len(candidates) > 12 else "")
+            hint = did_you_mean(ref.name, candidates) or (f"declared: {listing}" if candidates else "")
+            self.report.error("E0204", message, ref.span, label, hint)
             return None
         if user is not None:
             self.g.add_edge(ref.name, user, span=ref.span, param=param)
@@ -53,7 +56,7 @@ class _Resolver:
             params = data.get("params")
             if params is None:
                 continue
-            op, where = data["op"], f"{WHAT[data['op']].split(' ', 1)[1]} `{name}`"
+            op, where = data["op"], f"{WHAT[data['op']].split(' ', 1)[1]} `{self.ir.owner(name)}`"
             if op == "block":
                 self.block(name, data, params, where)
             elif op == "task":
@@ -62,9 +65,12 @@ class _Resolver:
                     self.ref(ref, name, ("task",), "tasks", where)
             elif op == "feature" and params.get("vocab") is not None:
                 if self.ref(params["vocab"], None, ("feature",), "vocab", where):
-                    if g.nodes[params["vocab"].name]["kind"] != "categorical":
-                        self.report.error("E0205", "`vocab` must name a categorical feature", params["vocab"].span,
-                                          "not categorical")
+                    vocab = g.nodes[params["vocab"].name]
+                    if vocab["kind"] != "categorical":
+                        self.report.error("E0205", f"`vocab` of `{name}` must name a categorical feature",
+                                          params["vocab"].span, f"`{params['vocab'].name}` is {vocab['kind']}",
+                                          "`vocab` shares the id table of a `categorical(…)` feature, e.g. "
+                                          "`hist = sequence(vocab=item_id)`")
             elif op == "objective":
                 entry = OBJECTIVES.entries[data["kind"]]
                 for param, role in entry.meta["roles"].items():
@@ -105,8 +111,10 @@ class _Resolver:
                       and params["field"] in ("any", self.g.nodes[f]["params"]["field"])
                       and params["partition"] in ("any", self.g.nodes[f]["params"]["partition"])
                       and not (self.g.nodes[f]["kind"] == "sequence" and self.g.nodes[f]["params"]["pool"] == "none")]
-            if not chosen:
-                self.report.error("E0207", f"`all` selects no feature in node `{name}`", ref.span, "nothing matches",
+            unbound = any("params" not in self.g.nodes[f] for f in self.ir.features)  # already reported
+            if not chosen and not unbound:
+                self.report.error("E0207", f"`all` selects no feature in node `{self.ir.owner(name)}`", ref.span,
+                                  "nothing matches",
                                   "check the `field` and `partition` filters")
             out += [Ref(f, ref.span) for f in chosen]
         return out

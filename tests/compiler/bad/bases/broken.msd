@@ -1,0 +1,5 @@
+spec broken
+
+graph {
+  h = mlp(x units=[8])
+}

@@ -1,0 +1,1 @@
+spec cycle_a extends "cycle_b.msd"

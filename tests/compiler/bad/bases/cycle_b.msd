@@ -1,0 +1,1 @@
+spec cycle_b extends "cycle_a.msd"

@@ -1,0 +1,2 @@
+# expect: E0003 at bases/cycle_b.msd:1:22
+spec bad extends "bases/cycle_a.msd"

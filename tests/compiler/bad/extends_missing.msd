@@ -1,0 +1,2 @@
+# expect: E0002 at 2:18
+spec bad extends "bases/nowhere.msd"

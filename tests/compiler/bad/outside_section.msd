@@ -1,0 +1,13 @@
+# expect: E0010 at 3:1
+spec bad
+batch = 512
+data { source = synthetic(scenarios=2) }
+features {
+  user  = categorical(dim=8, field=user)
+  price = numeric(field=item)
+}
+tasks { ctr = binary(label="click") }
+graph {
+  h   = mlp(embed(all), units=[16])
+  out = head(h, task=ctr)
+}

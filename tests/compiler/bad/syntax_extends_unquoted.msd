@@ -1,0 +1,2 @@
+# expect: E0001 at 2:18
+spec bad extends base.msd

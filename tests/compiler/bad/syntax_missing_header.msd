@@ -1,0 +1,2 @@
+# expect: E0001 at 2:1
+data { source = synthetic() }

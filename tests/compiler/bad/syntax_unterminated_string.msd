@@ -1,0 +1,5 @@
+# expect: E0001 at 4:22
+spec bad
+tasks {
+  ctr = binary(label="click)
+}
