@@ -136,14 +136,16 @@ class _Builder:
         self.reserved = {stmt.target for stmt in graph}  # anonymous nodes must not take a later node's name
         for stmt in graph:
             self._graph_stmt(stmt)
-        if "objective" not in self.ir.sections:  # default: the cross-entropy of every task
+        objective = self._stmts("objective")
+        if not any(s.target == "loss" and s.op == "=" for s in objective):
+            # `loss` starts as the cross-entropy of every task: `loss += …` adds to it, `loss = …` replaces it
             self.ir.objectives["loss"] = []
             for task in self.ir.tasks:
                 span = g.nodes[task]["name_span"]
                 call = ast.Call("bce", span, (ast.Arg(None, ast.Name(task, span), span),), span)
                 self._term("loss", Term(1.0, call, span))
         assigned: dict[str, Span] = {}
-        for stmt in self._stmts("objective"):
+        for stmt in objective:
             terms = _terms(stmt.value, self.report)
             if stmt.op == "=" and stmt.target in assigned:
                 self.report.error("E0011", f"objective `{stmt.target}` is set twice", stmt.target_span,
@@ -199,12 +201,15 @@ class _Builder:
 
     def _add_block(self, name, call, replicate, axis_span, span, name_span, owner=None) -> None:
         args = []
-        for arg in call.args:  # nested calls become anonymous nodes named after their parent
-            if isinstance(arg.value, ast.Call):
-                sub = f"{name}__{arg.value.func}"
+        for arg in call.args:  # nested calls (replicated or not) become anonymous nodes named after their parent
+            value, axis, axis_at = arg.value, None, None
+            if isinstance(value, ast.Replicated):
+                value, axis, axis_at = value.call, value.axis, value.axis_span
+            if isinstance(value, ast.Call):
+                sub = f"{name}__{value.func}"
                 while sub in self.ir.graph or sub in self.reserved:
                     sub += "_"
-                self._add_block(sub, arg.value, None, None, arg.value.span, arg.value.func_span, owner or name)
+                self._add_block(sub, value, axis, axis_at, arg.value.span, value.func_span, owner or name)
                 arg = ast.Arg(arg.name, ast.Name(sub, arg.value.span), arg.span, arg.name_span)
             args.append(arg)
         call = ast.Call(call.func, call.func_span, tuple(args), call.span)

@@ -5,7 +5,8 @@ A block registers itself with `@block(name, *params, inputs=…, replicate=…, 
 
 - `inputs`: the parameters that name upstream nodes (edges of the IR); a variadic one takes every positional.
 - `replicate`: the axes a user may replicate it over with `per scenario:` / `per task:`.
-- `scenario_aware`: the block holds per-scenario parameters itself (STAR, partitioned normalization, …), so its
+- `scenario_aware`: the block holds per-scenario parameters itself (STAR, partitioned normalization, …) — a bool,
+  or a function of the bound parameters (MMoE/PLE with `over=scenario`) — so its
   output depends on the row's scenario and it may read `specific` features.
 """
 
@@ -57,3 +58,9 @@ def block(name: str, *params: Param, inputs=("x",), replicate=("scenario", "task
 
 
 from compiler.blocks import core, experts, star  # noqa: E402,F401  (registration)
+
+
+def is_scenario_aware(kind: str, params: dict) -> bool:
+    """Whether a block of `kind` with these bound parameters holds per-scenario parameters itself."""
+    aware = BLOCKS.entries[kind].meta["scenario_aware"]
+    return aware(params) if callable(aware) else aware

@@ -23,7 +23,7 @@ def _over(p, dim: int) -> VType:
     Param("experts", INT, 4, "number of shared experts"),
     *EXPERT_PARAMS,
     Param("over", enum("task", "scenario", "none"), "task", "one gate per task, per scenario, or a single gate"),
-    replicate=(),
+    replicate=(), scenario_aware=lambda p: p.get("over") == "scenario",
 )
 def moe(ctx, p, xs):
     """Multi-gate mixture of experts (MMoE, Ma et al. 2018, Eq. 5–6).
@@ -56,7 +56,8 @@ def _ple(ctx, p, xs, levels):
     return _over(p, p["units"][-1])
 
 
-@block("ple", Param("x", REF), Param("levels", INT, 2, "number of stacked extraction levels"), *PLE_PARAMS, replicate=())
+@block("ple", Param("x", REF), Param("levels", INT, 2, "number of stacked extraction levels"), *PLE_PARAMS, replicate=(),
+       scenario_aware=lambda p: p.get("over") == "scenario")
 def ple(ctx, p, xs):
     """Progressive Layered Extraction (Tang et al. 2020, Eq. 2–6): `levels` stacked CGC levels.
 
@@ -67,7 +68,8 @@ def ple(ctx, p, xs):
     return _ple(ctx, p, xs, p["levels"])
 
 
-@block("cgc", Param("x", REF), *PLE_PARAMS, replicate=())
+@block("cgc", Param("x", REF), *PLE_PARAMS, replicate=(),
+       scenario_aware=lambda p: p.get("over") == "scenario")
 def cgc(ctx, p, xs):
     """Customized Gate Control (Tang et al. 2020, Eq. 2–4): one PLE level, task/scenario-specific plus shared experts."""
     return _ple(ctx, p, xs, 1)

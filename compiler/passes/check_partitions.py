@@ -9,7 +9,7 @@ it must be replicated `per scenario:` or hold per-scenario parameters itself (ST
 
 from __future__ import annotations
 
-from compiler.blocks import BLOCKS
+from compiler.blocks import is_scenario_aware
 from compiler.diagnostics import Reporter
 from compiler.ir import IR
 
@@ -17,7 +17,7 @@ STRUCTURAL = {"embed", "concat", "sum", "product"}
 
 
 def per_scenario(data: dict) -> bool:
-    return data.get("replicate") == "scenario" or BLOCKS.entries[data["kind"]].meta["scenario_aware"]
+    return data.get("replicate") == "scenario" or is_scenario_aware(data["kind"], data.get("params", {}))
 
 
 def run(ir: IR, report: Reporter) -> None:

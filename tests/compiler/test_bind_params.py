@@ -83,10 +83,10 @@ def test_duplicate_settings_stages_and_objectives():
     text = minimal_spec(GRAPH, extra="train {\n  batch = 1\n  batch = 2\n  stage a { }\n  stage a { }\n}\n"
                                      "objective {\n  loss = bce(ctr)\n  loss = bce(ctr)\n}\n")
     assert codes(text) == ["E0011", "E0011", "E0011"]
-    # `+=` adds to an objective; `=` after `+=` in one file is still a second assignment only once set by `=`.
+    # `loss` starts as the bce of every task and `+=` adds to it: two `+=` make three terms.
     text = minimal_spec(GRAPH, extra="objective {\n  loss += bce(ctr)\n  loss += 0.1 * l2(h)\n}\n")
     ir = check(text)
-    assert ir.objectives["loss"] == ["loss[0]", "loss[1]"]
+    assert ir.objectives["loss"] == ["loss[0]", "loss[1]", "loss[2]"]
 
 
 def test_anonymous_nodes_do_not_take_a_later_node_name():
