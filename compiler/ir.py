@@ -90,6 +90,9 @@ def _terms(expr: ast.Expr, report: Reporter, sign: float = 1.0) -> list[Term]:
     return []
 
 
+RESERVED = {"scenario": "the row's scenario index", "weight": "the row weight"}
+
+
 class _Builder:
     def __init__(self, spec: ast.Spec, report: Reporter):
         self.ir = IR(spec.name, spec.span)
@@ -98,6 +101,12 @@ class _Builder:
         self.reserved: set[str] = set()
 
     def declare(self, name: str, span: Span, what: str) -> bool:
+        if name in RESERVED and what != "graph node":
+            self.report.error("E0016", f"`{name}` is a reserved name", span, f"cannot name a {what}",
+                              f"`{name}` is an input of every batch ({RESERVED[name]}); pick another name "
+                              f"and read the column with `column=\"{name}\"`" if what == "feature" else
+                              f"`{name}` is an input of every batch ({RESERVED[name]}); pick another name")
+            return False
         if name in self.declared:
             prev_what, prev = self.declared[name]
             self.report.error("E0011", f"`{name}` is declared twice", span, f"declared again as a {what}",

@@ -13,8 +13,9 @@ EXPERT_PARAMS = (
 )
 
 
-def _over(p, dim: int) -> VType:
-    return VType(dim, per_task=p["over"] == "task", scenario=p["over"] == "scenario")
+def _over(p, dim: int, xs) -> VType:
+    return VType(dim, per_task=p["over"] == "task" or any(x.per_task for x in xs),
+                 scenario=p["over"] == "scenario" or any(x.scenario for x in xs))
 
 
 @block(
@@ -35,7 +36,7 @@ def moe(ctx, p, xs):
     ctx.positive(p, "units")
     if p["experts"] < 1:
         ctx.fail("a mixture needs at least one expert", "experts")
-    return _over(p, p["units"][-1])
+    return _over(p, p["units"][-1], xs)
 
 
 PLE_PARAMS = (
@@ -53,7 +54,7 @@ def _ple(ctx, p, xs, levels):
         ctx.fail("PLE needs at least one level", "levels")
     if p["shared_experts"] < 0 or p["specific_experts"] < 0 or p["shared_experts"] + p["specific_experts"] < 1:
         ctx.fail("each gate needs at least one expert", "shared_experts")
-    return _over(p, p["units"][-1])
+    return _over(p, p["units"][-1], xs)
 
 
 @block("ple", Param("x", REF), Param("levels", INT, 2, "number of stacked extraction levels"), *PLE_PARAMS, replicate=(),

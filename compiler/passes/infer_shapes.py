@@ -37,6 +37,10 @@ def run(ir: IR, report: Reporter) -> None:
             for key in ("dim", "max_len"):
                 if data["params"].get(key, 1) < 1:
                     report.error("E0302", f"`{key}` must be at least 1", data["spans"][key], "below 1")
+            p = data["params"]
+            if data["kind"] == "numeric" and p["partition"] == "specific" and not p["buckets"]:
+                report.error("E0302", "a plain numeric feature has no table to make specific", data["spans"]["partition"],
+                             "no embedding table", "bucket it (`buckets=10`) to give each scenario its own table")
             for key in ("min_count", "hash", "buckets"):
                 if data["params"].get(key, 0) < 0:
                     report.error("E0302", f"`{key}` must not be negative", data["spans"][key], "below 0",

@@ -71,6 +71,14 @@ class _Resolver:
                                           params["vocab"].span, f"`{params['vocab'].name}` is {vocab['kind']}",
                                           "`vocab` shares the id table of a `categorical(…)` feature, e.g. "
                                           "`hist = sequence(vocab=item_id)`")
+                    elif "params" in vocab:
+                        for key in ("dim", "partition"):
+                            if vocab["params"][key] != params[key]:
+                                self.report.error(
+                                    "E0205", f"`{name}` shares the table of `{params['vocab'].name}` but not its "
+                                    f"`{key}`", data["spans"].get(key, params["vocab"].span),
+                                    f"{key} {params[key]} here, {vocab['params'][key]} there",
+                                    f"give `{name}` the same `{key}` as `{params['vocab'].name}`")
             elif op == "objective":
                 entry = OBJECTIVES.entries[data["kind"]]
                 for param, role in entry.meta["roles"].items():

@@ -117,7 +117,7 @@ def check_golden(rel: str, actual: str) -> None:
 STAGE_OF_CODE = {
     "E0001": "parse",
     "E0002": "extends", "E0003": "extends", "E0005": "extends",
-    **{c: "bind_params" for c in ("E0010", "E0011", "E0012", "E0013", "E0014", "E0015", "E0101", "E0102",
+    **{c: "bind_params" for c in ("E0010", "E0011", "E0012", "E0013", "E0014", "E0015", "E0016", "E0101", "E0102",
                                   "E0103", "E0104", "E0105", "E0201", "E0202", "E0203", "E0401")},
     **{c: "resolve_names" for c in ("E0204", "E0205", "E0206", "E0207")},
     "E0208": "check_acyclic",

@@ -22,7 +22,7 @@ from compiler_test_support import BAD, HERE, errors_of, expectations, found, in_
 # Every code the front end can emit (E0000, an unreadable file, is tested in test_extends.py).
 CODES = {
     "E0001", "E0002", "E0003", "E0005",
-    "E0010", "E0011", "E0012", "E0013", "E0014", "E0015",
+    "E0010", "E0011", "E0012", "E0013", "E0014", "E0015", "E0016",
     "E0101", "E0102", "E0103", "E0104", "E0105",
     "E0201", "E0202", "E0203", "E0204", "E0205", "E0206", "E0207", "E0208",
     "E0301", "E0302", "E0310", "E0320", "E0401",

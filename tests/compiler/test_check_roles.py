@@ -45,7 +45,8 @@ def test_roles_of_the_shared_and_scenario_kinds():
     g = ir_after("good/full.msd").graph
     shared, scenario, per_scenario = (ROLES[r][0] for r in ("shared", "scenario", "per_scenario"))
     assert shared(g.nodes["x"]) and not shared(g.nodes["h"])
-    assert scenario(g.nodes["h"]) and scenario(g.nodes["shop"]) and not scenario(g.nodes["m"])
+    assert scenario(g.nodes["h"]) and scenario(g.nodes["shop"]) and scenario(g.nodes["m"])  # m reads per-scenario h
+    assert not scenario(g.nodes["x"])
     assert per_scenario(g.nodes["h"]) and per_scenario(g.nodes["n"]) and not per_scenario(g.nodes["sx"])
     assert not per_scenario(g.nodes["shop"])
 

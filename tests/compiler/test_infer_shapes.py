@@ -42,7 +42,7 @@ def test_types_through_the_full_spec():
     g = ir_after("good/full.msd", "infer_shapes").graph
     types = {n: str(g.nodes[n]["type"]) for n in ("x", "sx", "h", "m", "t", "out", "aux")}
     assert types == {"x": "vec[53]", "sx": "vec[61] per scenario", "h": "vec[32] per scenario",
-                     "m": "vec[16] per task", "t": "vec[8] per task", "out": "logit per scenario/task",
+                     "m": "vec[16] per scenario/task", "t": "vec[8] per scenario/task", "out": "logit per scenario/task",
                      "aux": "vec[1] per scenario"}
 
 

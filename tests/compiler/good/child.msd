@@ -4,7 +4,7 @@ spec child extends "full.msd"
 
 features {
   age = none
-  item_id = categorical(dim=32, min_count=5, field=item)
+  item_id = categorical(dim=16, min_count=5, field=item)
 }
 
 graph {

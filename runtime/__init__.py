@@ -1,0 +1,1 @@
+"""msdsl runtime: data reading and encoding, the synthetic generator, and the DuckDB store (import submodules)."""
