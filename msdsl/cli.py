@@ -77,7 +77,7 @@ def cmd_run(args) -> int:
 
     compile_setting = {None: None, True: True, False: False}[args.compile]
     run_id = run(args.spec, args.set, store=Path(args.store), resume=args.resume, compile=compile_setting,
-                 runs_dir=Path(args.runs_dir), progress=not args.quiet)
+                 runs_dir=Path(args.runs_dir), progress=not args.quiet, checkpoint_every=args.checkpoint_every)
     print(f"run {run_id}: test metrics (store {args.store})")
     print(metrics_table(Store(args.store), run_id))
     return 0
@@ -169,6 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a setting, e.g. --set train.epochs=1 --set data.source='synthetic(rows=5000)'")
     p.add_argument("--runs-dir", default="runs", help="where checkpoints go (default: ./runs)")
+    p.add_argument("--checkpoint-every", type=int, default=500, metavar="STEPS",
+                   help="write a checkpoint every STEPS training steps (and at every epoch's end)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_run)
 

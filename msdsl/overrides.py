@@ -21,7 +21,7 @@ _KEY = re.compile(r"^([A-Za-z_]\w*)(?:\.([A-Za-z_]\w*)\.([A-Za-z_]\w*))?\.([A-Za
 def override_text(path: Path, overrides: list[str]) -> str:
     """The child spec text for `overrides` on the spec at `path`."""
     name = parse_text(path.read_text(), str(path)).name
-    lines = [f'spec {name} extends "{path.name}"']
+    sections: dict[str, list[str]] = {}
     for item in overrides:
         m = _KEY.match(item.strip())
         if not m:
@@ -33,7 +33,9 @@ def override_text(path: Path, overrides: list[str]) -> str:
         inner = f"{key} = {value}"
         if block:
             inner = f"{block} {block_name} {{ {inner} }}"
-        lines.append(f"{section} {{ {inner} }}")
+        sections.setdefault(section, []).append(inner)
+    lines = [f'spec {name} extends "{path.name}"']
+    lines += [f"{section} {{ {'  '.join(items)} }}" for section, items in sections.items()]
     return "\n".join(lines) + "\n"
 
 

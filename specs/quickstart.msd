@@ -2,8 +2,9 @@
 spec quickstart
 
 data {
-  source = synthetic(rows=200_000, scenarios=3, seed=7)
-  split  = hash(column="user_id", valid=0.1, test=0.1)
+  source = synthetic(rows=200_000, scenarios=3, seed=7, users=2_000, items=500)
+  # the last ~2.5 of the generator's 14 days: validation, then test (timestamps in seconds)
+  split  = time(column="ts", valid=1_700_950_000, test=1_701_080_000)
   user   = "user_id"
 }
 
@@ -28,9 +29,9 @@ graph {
 }
 
 train {
-  optimizer = adam(lr=0.002)
+  optimizer = adam(lr=0.005)
   batch     = 2048
-  epochs    = 2
+  epochs    = 5
   seed      = 42
 }
 
