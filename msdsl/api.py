@@ -52,9 +52,9 @@ def run(path: str | Path, overrides: list[str] = (), **options) -> str:
 
     options: those of `runtime.train.Options` (store, resume, compile, runs_dir, progress, checkpoint_every).
     """
+    path = Path(path)
+    program = compile(path, overrides)  # spec mistakes are reported before torch is imported
     from runtime.train import Options, train
 
-    path = Path(path)
-    program = compile(path, overrides)
     text = path.read_text() + "".join(f"\n# --set {o}" for o in overrides)
     return train(program.ir, path, text, Options(**options))

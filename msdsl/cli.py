@@ -14,7 +14,8 @@ from compiler import CompileError, check_file
 EXIT_USER = 2
 
 
-def _print_diagnostics(diagnostics, stream=sys.stderr) -> None:
+def _print_diagnostics(diagnostics, stream=None) -> None:
+    stream = stream or sys.stderr  # looked up per call: `main()` called in-process may have redirected it
     for d in diagnostics:
         print(d.render(), file=stream)
         print(file=stream)
@@ -95,7 +96,7 @@ def cmd_query(args) -> int:
         return EXIT_USER
     columns, rows = Store(args.store).query(args.sql)
     if args.csv:
-        writer = csv.writer(sys.stdout)
+        writer = csv.writer(sys.stdout, lineterminator="\n")  # not \r\n: output goes to shell pipes
         writer.writerow(columns)
         writer.writerows(rows)
     elif args.json:
@@ -116,7 +117,7 @@ def cmd_runs(args) -> int:
     from runtime.store import Store
 
     if not Path(args.store).exists():
-        print(f"no store at {args.store}", file=sys.stderr)
+        print(f"error: no store at {args.store} (run `msdsl run SPEC` first, or pass --store)", file=sys.stderr)
         return EXIT_USER
     print(runs_table(Store(args.store)))
     return 0

@@ -46,7 +46,8 @@ def _read(store: Store, runs: Sequence[str], metric: str, split: str):
                              + (f" (splits: {', '.join(splits)}; metrics: {', '.join(metrics)})" if have
                                 else " (the runs have no metrics: did they finish?)"))
         curves = con.execute(
-            f"SELECT run, step, value FROM training_log WHERE run IN ({marks}) AND term = 'loss' ORDER BY run, step",
+            f"SELECT run, step, value, stage FROM training_log WHERE run IN ({marks}) AND term = 'loss' "
+            "ORDER BY run, step",
             list(runs)).fetchall()
     return names, rows, curves
 
@@ -86,7 +87,7 @@ def plot(store: Store, runs: Sequence[str], output: str | Path, metric: str = "a
     lo, hi = (min(present), max(present)) if present else (0.0, 1.0)
     if metric in _RANKING:
         bottom = min(0.5, math.floor((lo - 0.02) * 20) / 20)
-        top = min(1.0, hi + max(0.03, (hi - bottom) * 0.12))
+        top = hi + max(0.03, (hi - bottom) * 0.12)  # headroom above 1.0 for the value labels
     else:
         bottom = min(0.0, lo * 1.1)
         top = hi + max(1e-3, (hi - bottom) * 0.15)
@@ -98,17 +99,19 @@ def plot(store: Store, runs: Sequence[str], output: str | Path, metric: str = "a
         for ri, run in enumerate(runs):
             for si, scen in enumerate(scenarios):
                 x = si - 0.4 + bar_w * (ri + 0.5)
-                v = values.get((run, scen, task))
-                if v is None or not math.isfinite(v):
-                    missing = (run, scen, task) not in values
-                    ax.text(x, bottom + (top - bottom) * 0.02, "—" if missing else "n/a", ha="center",
-                            va="bottom", fontsize=7, color=colors[ri], rotation=90)
+                if (run, scen, task) not in values:  # the run has no such task or scenario: an empty slot
+                    continue
+                v = values[(run, scen, task)]
+                if v is None or not math.isfinite(v):  # e.g. AUC of a slice with one class only
+                    ax.text(x, bottom + (top - bottom) * 0.02, "n/a", ha="center", va="bottom", fontsize=7,
+                            color=colors[ri], rotation=90)
                     continue
                 ax.bar(x, v - bottom, bar_w * 0.92, bottom=bottom, color=colors[ri],
                        hatch="//" if scen == "*" else None, edgecolor="white" if scen == "*" else None)
                 if show_values:
                     ax.text(x, v, f"{v:.3f}", ha="center", va="bottom", fontsize=7, rotation=90 if len(runs) > 2
                             else 0)
+        absent = [r for r in runs if not any((r, sc, task) in values for sc in scenarios)]
         ax.set_xticks(range(len(scenarios)), ["all" if s == "*" else s for s in scenarios])
         if "*" in scenarios and len(scenarios) > 1:
             ax.axvline(len(scenarios) - 1.5, color="0.75", lw=0.8, ls=":")
@@ -116,8 +119,10 @@ def plot(store: Store, runs: Sequence[str], output: str | Path, metric: str = "a
         if ref is not None and bottom < ref < top:
             ax.axhline(ref, color="0.4", lw=0.8, ls="--")
         ax.set_ylim(bottom, top)
+        if metric in _RANKING:
+            ax.set_yticks([t for t in ax.get_yticks() if bottom <= t <= 1.0 + 1e-9])
         ax.set_title(f"task {task}: {split} {metric} by scenario")
-        ax.set_xlabel("scenario")
+        ax.set_xlabel("scenario" + (f"   (no task {task} in run {', '.join(absent)})" if absent else ""))
         if ti == 0:
             ax.set_ylabel(metric)
         ax.grid(axis="y", alpha=0.3)
@@ -128,10 +133,18 @@ def plot(store: Store, runs: Sequence[str], output: str | Path, metric: str = "a
 
     ax = fig.add_subplot(grid[1, :])
     by_run: dict[str, tuple[list[int], list[float]]] = {}
-    for run, step, value in curves:
+    last_stage: dict[str, str] = {}
+    stage_starts: dict[int, str] = {}  # step → stage, where a run's stage changes (a multi-stage spec)
+    for run, step, value, stage in curves:
         xs, ys = by_run.setdefault(run, ([], []))
+        if xs and stage != last_stage[run]:
+            stage_starts.setdefault(step, stage)
+        last_stage[run] = stage
         xs.append(step)
         ys.append(value)
+    for step, stage in stage_starts.items():
+        ax.axvline(step, color="0.6", lw=0.8, ls=":")
+        ax.text(step, 0.02, f" {stage}", transform=ax.get_xaxis_transform(), fontsize=8, color="0.35")
     for ri, run in enumerate(runs):
         if run in by_run:
             xs, ys = by_run[run]

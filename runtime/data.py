@@ -90,8 +90,10 @@ class DataConfig:
     """What to read and how to split it. `labels` maps each task to its 0/1 label column.
 
     `scenarios` lists the scenario column's values in model order (as text); empty means the values found in
-    training, shortest first, then alphabetical (so "s2" precedes "s10"). Give `sources` (paths or globs; ignored
-    with a `SeparateSplit`) or `synthetic` (keyword arguments of `runtime.synthetic.synthetic`).
+    training, shortest first, then alphabetical (so "s2" precedes "s10"). `scenario_names` optionally gives the
+    spec's name of each of `scenarios` (same order), used in the OOV rows and warnings (default: the values).
+    Give `sources` (paths or globs; ignored with a `SeparateSplit`) or `synthetic` (keyword arguments of
+    `runtime.synthetic.synthetic`).
     """
 
     split: SeparateSplit | HashSplit | TimeSplit
@@ -100,6 +102,7 @@ class DataConfig:
     synthetic: Mapping[str, Any] | None = None
     scenario: str = "scenario"
     scenarios: tuple[str, ...] = ()
+    scenario_names: tuple[str, ...] = ()
     user: str | None = None
     weight: str | None = None
     format: str = "auto"  # auto (by extension), parquet, csv
@@ -110,6 +113,7 @@ def _expand(patterns: Sequence[str], base_dir: str | None) -> list[str]:
     files = []
     for pattern in patterns:
         path = os.path.join(base_dir, pattern) if base_dir and not os.path.isabs(pattern) else pattern
+        path = os.path.normpath(path)  # messages show data/x.csv, not specs/../data/x.csv
         matches = sorted(glob.glob(path)) if glob.has_magic(path) else ([path] if os.path.exists(path) else [])
         if not matches:
             raise DataError("no file matches this path", file=path)
@@ -209,6 +213,8 @@ class Dataset:
             self.con.execute(f"ATTACH {lit(os.path.join(self._dir, 'scratch.duckdb'))} AS scratch")
             self._load()
             self.splits = [s for s in SPLITS if self._count(f"raw:{s}")]
+            if "test" not in self.splits:
+                self.warnings.append("the test split has no rows: nothing is evaluated on test")
             self._check()
             self.scenarios = self._scenarios()
             if encoders is None:
@@ -264,6 +270,8 @@ class Dataset:
                 select += f", CASE WHEN {h} < {t} THEN 'test' WHEN {h} < {v} THEN 'valid' ELSE 'train' END AS split"
             elif isinstance(split, TimeSplit):
                 col = q(split.column)
+                if not isinstance(split.valid, str) and not isinstance(split.test, str):
+                    col = f"CAST({col} AS DOUBLE)"  # numbers also where a file reads as text (a header-only CSV)
                 select += (f", CASE WHEN {col} >= {lit(split.test)} THEN 'test' WHEN {col} >= {lit(split.valid)} "
                            "THEN 'valid' ELSE 'train' END AS split")
             else:
@@ -336,7 +344,8 @@ class Dataset:
             unknown = [v for v in seen[split] if v not in names]
             if unknown and split != "test":
                 self._error(split, c.scenario, f"{col} = {lit(unknown[0])}",
-                            f"scenario value not in the scenarios list {names}")
+                            f"scenario value not in the scenarios list {names} (declare it in `scenarios`, "
+                            "or give a scenario this value with `scenario(value=…)`)")
             self.warnings += [f"test rows with scenario `{v}` (not in the scenarios list) are skipped"
                               for v in unknown]
         if "test" in seen:
@@ -346,10 +355,19 @@ class Dataset:
         for v in names:
             if v not in seen["train"]:
                 where = " and appears in test" if v in seen.get("test", []) else ""
-                self.warnings.append(f"scenario `{v}` has no training rows{where}")
+                self.warnings.append(f"scenario {self._name(v, True)} has no training rows{where}")
         self.con.execute("CREATE OR REPLACE TEMP TABLE scenario_index AS "
                          "SELECT unnest($v) AS value, generate_subscripts($v, 1)::BIGINT - 1 AS idx", {"v": names})
         return names
+
+    def _name(self, value: str, long: bool = False) -> str:
+        """The spec's name of the scenario with this value (with `long`: "`name` (value `v`)" where they differ)."""
+        c = self.config
+        names = dict(zip(c.scenarios, c.scenario_names)) if len(c.scenario_names) == len(c.scenarios) else {}
+        name = names.get(value, value)
+        if not long:
+            return name
+        return f"`{name}`" + (f" (value `{value}`)" if name != value else "")
 
     def _count_where(self, split: str, condition: str) -> int:
         return self.con.execute(f"SELECT count(*) FROM {q('raw:' + split)} WHERE {condition}").fetchone()[0]
@@ -393,7 +411,7 @@ class Dataset:
             f"GROUP BY GROUPING SETS (({q(SCENARIO)}), ()) ORDER BY {q(SCENARIO)} NULLS FIRST"
         ).fetchall()
         for sc, *values in rows:
-            scenario = "*" if sc is None else self.scenarios[sc]
+            scenario = "*" if sc is None else self._name(self.scenarios[sc])
             self.oov += [OOVRow(split, n, scenario, float(v)) for n, v in zip(names, values) if v is not None]
 
     # -- streaming -------------------------------------------------------------------------------------------

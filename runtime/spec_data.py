@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from compiler import IR
@@ -36,6 +37,16 @@ def label_columns(ir: IR) -> dict[str, str]:
     return out
 
 
+def _paths(bound, paths, base_dir: Path) -> tuple[str, ...]:
+    """`paths` as written in `bound`'s statement, relative to the spec file that wrote it: a spec that extends one in
+    another folder inherits its data paths unchanged (`base_dir`, the run spec's folder, covers the rest)."""
+    file = getattr(getattr(getattr(bound, "span", None), "source", None), "path", None)
+    where = Path(file).parent if file else base_dir
+    if where.resolve() == Path(base_dir).resolve():
+        return tuple(paths)
+    return tuple(p if os.path.isabs(p) else os.path.join(where, p) for p in paths)
+
+
 def data_config(ir: IR, base_dir: Path) -> DataConfig:
     data = ir.settings["data"]
     source, split = data["source"], data["split"]
@@ -47,16 +58,19 @@ def data_config(ir: IR, base_dir: Path) -> DataConfig:
         split_cfg = TimeSplit(**split.params)
     else:
         p = split.params
-        split_cfg = SeparateSplit(train=(p["train"],), test=(p["test"],), valid=(p["valid"],) if p["valid"] else ())
+        split_cfg = SeparateSplit(train=_paths(split, (p["train"],), base_dir),
+                                  test=_paths(split, (p["test"],), base_dir),
+                                  valid=_paths(split, (p["valid"],), base_dir) if p["valid"] else ())
     synthetic, sources, fmt = None, (), "auto"
     if source is None and not isinstance(split_cfg, SeparateSplit):
         raise DataError("the spec names no data: set `data { source = … }` or `split = separate(…)`")
     if source is not None and source.kind == "synthetic":
         synthetic = dict(source.params)
     elif source is not None:
-        sources, fmt = tuple(source.params["paths"]), source.params["format"]
+        sources, fmt = _paths(source, source.params["paths"], base_dir), source.params["format"]
     return DataConfig(
         split=split_cfg, labels=label_columns(ir), sources=sources, synthetic=synthetic,
         scenario=data["scenario"], scenarios=tuple(str(s["value"]) for s in ir.scenarios),
+        scenario_names=tuple(s["name"] for s in ir.scenarios),
         user=data["user"], weight=data["weight"], format=fmt, base_dir=str(base_dir),
     )
