@@ -2,7 +2,8 @@
 
 `group NAME { nodes = [...] optimizer = … }` gives the parameters of those nodes their own optimizer; every other
 trainable parameter uses the stage's (or `train`'s) optimizer, Adam(lr=1e-3) by default. Adam and AdamW use the
-fused implementation where this torch build has it.
+fused implementation where this torch build has it. A schedule moves every group's learning rate from that group's
+own (`initial_lr`, saved with the optimizer's state) step by step: `cosine` to the same `min_lr` in every group.
 """
 
 from __future__ import annotations
@@ -32,6 +33,14 @@ def _make(bound: Bound, params: list[torch.nn.Parameter]) -> torch.optim.Optimiz
     raise ValueError(f"unknown optimizer `{bound.kind}`")
 
 
+def _with_initial_lr(opt: torch.optim.Optimizer) -> torch.optim.Optimizer:
+    """Record each group's base learning rate as `initial_lr` (kept in the optimizer's state_dict, like torch's
+    schedulers do), so that a schedule restored from a checkpoint scales the base rate, not the last one."""
+    for group in opt.param_groups:
+        group["initial_lr"] = group["lr"]
+    return opt
+
+
 def build_optimizers(module, roles: dict, main: Bound | None, groups: list[dict]) -> list[torch.optim.Optimizer]:
     """One optimizer per group (in spec order) and one for the rest; parameters that do not require grad skip."""
     owner = {qual: node for qual, (node, _) in roles.items()}
@@ -44,25 +53,30 @@ def build_optimizers(module, roles: dict, main: Bound | None, groups: list[dict]
         buckets.append((group["optimizer"] or main or DEFAULT, [p for _, p in chosen if p.requires_grad]))
     rest = [p for q, p in module.named_parameters() if q not in taken and p.requires_grad]
     buckets.append((main or DEFAULT, rest))
-    return [_make(bound, params) for bound, params in buckets if params]
+    return [_with_initial_lr(_make(bound, params)) for bound, params in buckets if params]
 
 
-def schedule_factor(schedule: Bound | None, step: int, total_steps: int, steps_per_epoch: int, base_lr: float):
-    """The multiplier of the base learning rate at `step` (0-based) of a stage."""
+def scheduled_lr(schedule: Bound | None, base_lr: float, step: int, total_steps: int, steps_per_epoch: int) -> float:
+    """The learning rate at `step` (0-based, counted over the stage) of a parameter group whose own is `base_lr`.
+
+    cosine: linear warm-up over the first `warmup` steps ((step + 1) / warmup × base), then a half cosine from
+    base down to `min_lr` at the stage's last step. step: base × gamma^(epoch // every).
+    """
     if schedule is None or schedule.kind == "constant":
-        return 1.0
+        return base_lr
     p = schedule.params
     if schedule.kind == "step":
-        return p["gamma"] ** (step // max(1, p["every"] * steps_per_epoch))
+        return base_lr * p["gamma"] ** (step // (max(1, p["every"]) * steps_per_epoch))
     warmup = p["warmup"]
     if step < warmup:
-        return (step + 1) / warmup
-    progress = min(1.0, (step - warmup) / max(1, total_steps - warmup))
-    floor = p["min_lr"] / base_lr if base_lr else 0.0
-    return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
+        return base_lr * (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, total_steps - 1 - warmup))
+    floor = min(p["min_lr"], base_lr)
+    return floor + (base_lr - floor) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
-def set_lr(optimizers, base_lrs: list[list[float]], factor: float) -> None:
-    for opt, lrs in zip(optimizers, base_lrs):
-        for group, lr in zip(opt.param_groups, lrs):
-            group["lr"] = lr * factor
+def set_lr(optimizers, lr_of) -> None:
+    """Set every parameter group's learning rate to `lr_of(its initial_lr)`."""
+    for opt in optimizers:
+        for group in opt.param_groups:
+            group["lr"] = lr_of(group["initial_lr"])
