@@ -316,7 +316,7 @@ class Trainer:
                 window_rows += rows
                 bar.update(1)
                 step = state["global_step"]
-                if step % self.options.log_every == 0:
+                if step % self.options.log_every == 0 or b + 1 == steps_per_epoch:  # every epoch ends logged
                     rate = window_rows / max(1e-9, time.perf_counter() - window_start)
                     terms = {"loss": out["loss"].item(), **{k: v.item() for k, v in out["terms"].items()}}
                     self.log_rows += [(stage.name, step, state["epoch"], k, v, rate) for k, v in terms.items()]

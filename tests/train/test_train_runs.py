@@ -51,9 +51,11 @@ def test_progress_bar_shows_loss_and_throughput(runs):
 
 def test_training_log_has_every_term_and_the_throughput(runs):
     log = rows(runs["a"][0], "SELECT stage, step, epoch, term, value, rows_per_s FROM training_log ORDER BY ALL")
-    assert {r[1] for r in log} == {10}  # every 10 steps: 16 steps in all
+    # every 10 steps, and the last step of each epoch: 2 epochs of 8 steps
+    assert {r[1] for r in log} == {8, 10, 16}
     assert {r[3] for r in log} == {"loss", "loss[0]"}
-    assert all(r[0] == "train" and r[2] == 1 and r[4] > 0 and r[5] > 0 for r in log)
+    assert all(r[0] == "train" and r[4] > 0 and r[5] > 0 for r in log)
+    assert {r[2] for r in log if r[1] == 8} == {0} and {r[2] for r in log if r[1] == 16} == {1}
 
 
 def test_runs_row_has_versions_and_timings(runs):
