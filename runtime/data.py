@@ -17,7 +17,8 @@ by row-id range (row-group pruning makes each read proportional to its size, so 
 Shuffling is two-level: the encoded training table is stored once in a fixed pseudo-random order (an external
 sort on a hash of the row id), so that any chunk is a random sample of the rows whatever order the files were in
 (by time, by scenario); each epoch then visits the chunks in an order drawn from (seed, epoch) and reads every 4
-consecutive chunks in one query ordered by hash(row, seed, epoch) (a 256 Ki-row shuffle window, sorted by DuckDB). A full permutation per epoch (copying the
+consecutive chunks in one query, in the order of hash(row, seed, epoch) (a 256 Ki-row shuffle window: the hashes
+sorted by numpy, each column gathered in that order). A full permutation per epoch (copying the
 table in a new order) was measured at ≈ 40 % of a 2048-row training step on 1 M rows; this scheme costs a plain
 sequential read, and a background thread reads the next window while the caller trains on the current one
 (DuckDB releases the GIL while it works).
@@ -35,6 +36,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -440,7 +442,11 @@ class Dataset:
         shuffle = split == "train" if shuffle is None else shuffle
         con = self.con.cursor()
         outputs = self._outputs()
-        cols = ", ".join(q(c) for _, names in outputs for c in ([names] if isinstance(names, str) else names))
+        # ids are read as INTEGER (half the bytes to scan, convert and shuffle: ≈ 35 % less reading time) and
+        # widened to int64 after the shuffle
+        narrow = {SCENARIO} | {e.config.name for e in self.encoders if e.size is not None and e.size < 2**31}
+        cols = ", ".join(f"CAST({q(c)} AS INTEGER) AS {q(c)}" if key in narrow else q(c)
+                         for key, names in outputs for c in ([names] if isinstance(names, str) else names))
         table = f"scratch.{q('enc:' + split)}"
         n = self.rows[split]
         lo, hi = n * rank // world, n * (rank + 1) // world
@@ -451,15 +457,25 @@ class Dataset:
         groups = [chunks[i:i + MIX_CHUNKS] for i in range(0, len(chunks), MIX_CHUNKS)] if shuffle else \
             [[c] for c in chunks]
 
+        key = f", hash({q(ROW)}, {int(seed)}, {int(epoch)}) AS {q(':key')}" if shuffle else ""
+
         def fetch(group: list[tuple[int, int]]) -> dict[str, torch.Tensor]:
-            ranges = " UNION ALL ".join(f"SELECT {q(ROW)}, {cols} FROM {table} WHERE rowid >= {a} AND rowid < {b}"
-                                        for a, b in group)
-            order = f" ORDER BY hash({q(ROW)}, {int(seed)}, {int(epoch)})" if shuffle else ""
-            arrays = con.execute(f"SELECT * FROM ({ranges}){order}").fetchnumpy()
-            out = {ROW: torch.from_numpy(arrays[ROW])}
-            for key, names in outputs:
-                x = arrays[names] if isinstance(names, str) else np.stack([arrays[c] for c in names], axis=1)
-                out[key] = torch.from_numpy(np.ascontiguousarray(x))
+            if os.environ.get("XNICE"):
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), int(os.environ["XNICE"]))
+            arrays = con.execute(" UNION ALL ".join(
+                f"SELECT {q(ROW)}, {cols}{key} FROM {table} WHERE rowid >= {a} AND rowid < {b}" for a, b in group
+            )).fetchnumpy()
+            # shuffled: rows in the order of their hash, as an ORDER BY would give, but sorting only the hashes
+            # and gathering each column (an ORDER BY sorted the wide rows: it doubled the cost of a read)
+            order = torch.from_numpy(np.argsort(arrays[":key"])) if shuffle else None
+            out = {}
+            for k, names in [(ROW, ROW), *outputs]:
+                if isinstance(names, str):
+                    x = torch.from_numpy(arrays[names])
+                else:  # a sequence: its max_len columns stacked into [rows, max_len]
+                    x = torch.from_numpy(np.stack([arrays[c] for c in names], axis=1))
+                x = x if order is None else x.index_select(0, order)
+                out[k] = x.long() if k in narrow else x
             return out
 
         pool = ThreadPoolExecutor(1)  # reads the next group while the caller trains on this one

@@ -1,6 +1,7 @@
 """Synthetic multi-scenario impressions with a known ground truth.
 
-Generative model (all draws from one `numpy.random.Generator(seed)`, so a seed fixes every row):
+Generative model (the world from `numpy.random.default_rng(seed)`, the rows a chunk of 256 Ki at a time from
+generators seeded by (seed, chunk), so a seed fixes every row and memory does not grow with the rows):
 
 - Users and items carry latent vectors: one pair in a *shared* space (`user_shared·item_shared`) and one pair per
   scenario in a *specific* space (`user_specific[s]·item_specific[s]`). Item vectors are drawn around their
@@ -31,8 +32,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import itertools
+
 import duckdb
 import numpy as np
+import pyarrow as pa
 
 T0 = 1_700_000_000  # first timestamp (seconds)
 
@@ -150,33 +154,73 @@ def make_world(
     )
 
 
-def _history(user: np.ndarray, item: np.ndarray, click: np.ndarray, max_hist: int) -> np.ndarray:
+def _history(user: np.ndarray, item: np.ndarray, click: np.ndarray, recent: np.ndarray) -> np.ndarray:
     """[rows, max_hist] previously clicked items of each row's user (rows in time order), oldest first, 0 = none.
 
-    Items are shifted by +1 so that 0 can mark an empty slot; the caller shifts back.
+    Items are shifted by +1 so that 0 can mark an empty slot; the caller shifts back. `recent` [users, max_hist]
+    holds each user's last clicks before these rows, in the same form, and is updated in place (chunks continue).
+    Each user's clicks form one stream, its earlier clicks first: a row reads the max_hist entries before its
+    position in its user's stream.
     """
+    max_hist = recent.shape[1]
     order = np.argsort(user, kind="stable")  # by user, then time (rows are in time order)
     u, clicked = user[order], click[order].astype(bool)
-    clicked_items = (item[order][clicked] + 1).astype(np.int32)
-    before = np.cumsum(clicked) - clicked  # clicks strictly before each sorted row (global)
     first = np.r_[True, u[1:] != u[:-1]]
-    user_start = np.maximum.accumulate(np.where(first, np.arange(len(u)), 0))
-    own_first = before[user_start]  # global index of the user's first click
-    idx = before[:, None] - np.arange(max_hist, 0, -1)  # column max_hist − k: the k-th most recent click
-    hist = np.where(idx >= own_first[:, None], clicked_items[np.clip(idx, 0, max(len(clicked_items) - 1, 0))]
-                    if len(clicked_items) else 0, 0).astype(np.int32)
+    starts = np.flatnonzero(first)
+    users = u[starts]
+    prior = recent[users]
+    n_prior = (prior > 0).sum(1)  # histories are right-aligned: the last n_prior slots
+    n_clicks = np.add.reduceat(clicked, starts) if len(u) else np.zeros(0, np.int64)
+    stream_end = np.cumsum(n_prior + n_clicks)
+    stream_start = stream_end - n_prior - n_clicks
+    stream = np.zeros(stream_end[-1] if len(u) else 0, np.int32)
+    slot = np.arange(max_hist)
+    mask = slot >= max_hist - n_prior[:, None]
+    stream[(stream_start[:, None] + slot - (max_hist - n_prior[:, None]))[mask]] = prior[mask]
+    block = np.cumsum(first) - 1  # each sorted row's user block
+    before = np.cumsum(clicked) - clicked  # clicks strictly before each sorted row (all users)
+    own = before - before[starts][block]  # ... of its own user in these rows
+    end = stream_start[block] + n_prior[block] + own  # the row's position in its user's stream
+    stream[end[clicked]] = item[order][clicked] + 1
+    idx = end[:, None] - np.arange(max_hist, 0, -1)  # column max_hist − k: the k-th most recent click
+    hist = np.where(idx >= stream_start[block][:, None], stream[np.clip(idx, 0, max(len(stream) - 1, 0))]
+                    if len(stream) else 0, 0).astype(np.int32)
+    last = stream_end[:, None] - np.arange(max_hist, 0, -1)
+    recent[users] = np.where(last >= stream_start[:, None], stream[np.clip(last, 0, max(len(stream) - 1, 0))]
+                             if len(stream) else 0, 0)
     out = np.empty_like(hist)
     out[order] = hist
     return out
 
 
-def _columns(rows: int, world: World, seed: int, days: int, sequence: bool, max_hist: int, truth: bool) -> dict:
-    rng = np.random.default_rng([seed, 1])
+CHUNK_ROWS = 1 << 18  # rows generated at a time: memory does not grow with `rows`
+
+
+def _chunks(rows: int, world: World, seed: int, days: int, sequence: bool, max_hist: int, truth: bool,
+            chunk_rows: int | None = None):
+    """The rows as dicts of numpy columns, `chunk_rows` at a time, in time order.
+
+    Chunk c draws from `default_rng([seed, 1, c])` (the first from `[seed, 1]`) and covers the matching share of
+    the time span, so a seed fixes every row whatever the memory, and data sets up to `chunk_rows` rows are those
+    of the original single-chunk generator.
+    """
+    span = days * 86_400
+    chunk_rows = chunk_rows or CHUNK_ROWS
+    recent = np.zeros((len(world.user_pop), max_hist), np.int32) if sequence else None
+    for c, lo in enumerate(range(0, rows, chunk_rows)):
+        n = min(chunk_rows, rows - lo)
+        rng = np.random.default_rng([seed, 1] if c == 0 else [seed, 1, c])
+        t_lo, t_hi = lo * span // rows, (lo + n) * span // rows
+        yield _columns(n, world, rng, t_lo, max(t_hi, t_lo + 1), recent, truth)
+
+
+def _columns(rows: int, world: World, rng: np.random.Generator, t_lo: int, t_hi: int, recent: np.ndarray | None,
+             truth: bool) -> dict:
     S = len(world.scenario_share)
     scenario = rng.choice(S, rows, p=world.scenario_share)
     user = rng.choice(len(world.user_pop), rows, p=world.user_pop)
     item = rng.choice(len(world.item_pop), rows, p=world.item_pop)
-    ts = T0 + np.sort(rng.integers(0, days * 86_400, rows))
+    ts = T0 + np.sort(rng.integers(t_lo, t_hi, rows))
     hour = (ts // 3600) % 24
     n_devices = world.device_effect.shape[1]
     device = np.where(rng.random(rows) < 0.8, world.user_device[user], rng.integers(0, n_devices, rows))
@@ -197,9 +241,12 @@ def _columns(rows: int, world: World, seed: int, days: int, sequence: bool, max_
         "purchase": purchase,
         "ts": ts,
     }
-    if sequence:
-        hist = _history(user, item, click, max_hist)
-        cols.update({f"h{k}": np.ascontiguousarray(hist[:, k]) for k in range(max_hist)})
+    if recent is not None:
+        hist = _history(user, item, click, recent)
+        keep = hist > 0  # the list of each row's previous clicks, oldest first
+        offsets = np.zeros(rows + 1, np.int32)
+        np.cumsum(keep.sum(1), out=offsets[1:])
+        cols["hist_items"] = pa.ListArray.from_arrays(offsets, (hist[keep] - 1).astype(np.int64))
     if truth:
         cols["p_click"] = p_click
         cols["p_purchase"] = p_click * p_buy
@@ -227,32 +274,33 @@ def synthetic(
 ) -> duckdb.DuckDBPyRelation:
     """Generate `rows` impressions (see the module docstring) as a DuckDB relation.
 
-    The relation reads numpy arrays held by `con` (a new in-memory connection by default): `.fetchnumpy()`,
-    `.write_parquet(path)`, `.to_arrow_table()` (with pyarrow installed) or SQL over it all work.
+    The relation streams the rows from the generator, a chunk at a time (memory does not grow with `rows`), through
+    `con` (a new in-memory connection by default), so it can be read once: `.fetchnumpy()`, `.write_parquet(path)`,
+    `.to_arrow_table()`, or SQL over it.
     """
     world = make_world(scenarios, seed, users, items, shared, sparse, dim, categories, devices, signal)
-    cols = _columns(rows, world, seed, days, sequence, max_hist, truth)
+    chunks = (pa.RecordBatch.from_pydict(cols)
+              for cols in _chunks(rows, world, seed, days, sequence, max_hist, truth))
+    first = next(chunks)
+    reader = pa.RecordBatchReader.from_batches(first.schema, itertools.chain([first], chunks))
     con = con or duckdb.connect()
-    name = f"__synthetic_{seed}_{id(cols)}"
-    con.register(name, cols)
-    hist = ""
-    if sequence:
-        slots = ", ".join(f"h{k}" for k in range(max_hist))
-        hist = f"[(x - 1)::BIGINT for x in [{slots}] if x > 0] AS hist_items,"
+    rel = con.from_arrow(reader)
+    hist = "hist_items," if sequence else ""
     extra = ", p_click, p_purchase" if truth else ""
-    return con.sql(
-        f"""SELECT 's' || scenario_idx AS scenario, user_id, item_id, item_category, hour, device, price, {hist}
-                   click, purchase, ts{extra}
-            FROM {name}"""
-    )
+    return rel.project(f"""'s' || scenario_idx AS scenario, user_id, item_id, item_category, hour, device, price,
+                           {hist} click, purchase, ts{extra}""")
 
 
 def write_synthetic(path: str | Path, **params) -> Path:
-    """Write `synthetic(**params)` to a Parquet file at `path` and return the path."""
+    """Write `synthetic(**params)` to a Parquet file at `path` and return the path (streamed: memory does not
+    grow with the number of rows)."""
     path = Path(path)
     con = duckdb.connect()
     try:
-        synthetic(con=con, **params).write_parquet(str(path))
+        # one thread, one row group per chunk: more threads buffer row groups (RSS grew with the rows), and the
+        # generator is the bottleneck anyway
+        con.execute("SET threads = 1")
+        synthetic(con=con, **params).write_parquet(str(path), row_group_size=CHUNK_ROWS)
     finally:
         con.close()
     return path

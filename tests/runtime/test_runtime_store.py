@@ -60,6 +60,16 @@ def test_macros_match_brute_force_with_ties(con):
         assert pcoc == pytest.approx(s.sum() / y.sum(), abs=1e-9)
 
 
+def test_gauc_macro_with_extreme_user_ids(con):
+    d = random_predictions(3000, seed=1)
+    ids = np.array([-(2**63), -5, 0, 7, 2**62, 2**63 - 1])  # packed as 2·user + label: must not overflow
+    d["u"] = ids[d["u"] % len(ids)]
+    con.register("d", d)
+    for g, gauc in con.execute('SELECT g, gauc(label, score, u) FROM d GROUP BY g ORDER BY g').fetchall():
+        m = d["g"] == g
+        assert gauc == pytest.approx(brute_gauc(d["label"][m], d["score"][m], d["u"][m]), abs=1e-9)
+
+
 def test_single_class_slices_give_null(con):
     con.execute("CREATE TABLE t AS SELECT i % 2 AS g, (i % 2)::DOUBLE AS label, i / 10 AS score, i % 3 AS u "
                 "FROM range(20) r(i)")

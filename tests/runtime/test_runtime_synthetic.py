@@ -2,6 +2,7 @@ import duckdb
 import numpy as np
 import pytest
 
+import runtime.synthetic
 from runtime.synthetic import make_world, synthetic, write_synthetic
 
 
@@ -65,3 +66,17 @@ def test_write_synthetic_parquet(tmp_path):
     path = write_synthetic(tmp_path / "s.parquet", rows=500, sequence=True)
     con = duckdb.connect()
     assert con.execute(f"SELECT count(*), typeof(any_value(hist_items)) FROM '{path}'").fetchone() == (500, "BIGINT[]")
+
+
+def test_chunked_generation_continues_time_and_history(monkeypatch):
+    monkeypatch.setattr(runtime.synthetic, "CHUNK_ROWS", 700)  # 5 chunks
+    t = table(rows=3000, users=50, items=200, sequence=True, max_hist=5)
+    assert (np.diff(t["ts"]) >= 0).all()
+    for r in range(0, 3000, 37):  # histories reach back across chunk boundaries
+        earlier = (t["user_id"][:r] == t["user_id"][r]) & (t["click"][:r] == 1)
+        assert list(t["hist_items"][r]) == list(t["item_id"][:r][earlier][-5:])
+    again = table(rows=3000, users=50, items=200, sequence=True, max_hist=5)
+    assert all(np.array_equal(t[c], again[c]) for c in ("user_id", "click", "ts"))
+    monkeypatch.setattr(runtime.synthetic, "CHUNK_ROWS", 1 << 18)
+    head = table(rows=700, users=50, items=200, sequence=True, max_hist=5)  # the first chunk's draws, over all time
+    assert np.array_equal(head["user_id"], t["user_id"][:700]) and np.array_equal(head["item_id"], t["item_id"][:700])
