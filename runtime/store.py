@@ -247,6 +247,11 @@ def compute_metrics(con: duckdb.DuckDBPyConnection, run: str) -> list[str]:
     # key k of a slice: its sid, or −tid for a (split, task) over all scenarios
     slices = [(f"sid = {k}", k) for (k,) in con.execute("SELECT sid FROM metric_slices ORDER BY 1").fetchall()]
     slices += [(f"tid = {t}", -t) for (t,) in con.execute("SELECT DISTINCT tid FROM metric_slices ORDER BY 1").fetchall()]
+    if not slices:  # nothing was predicted (e.g. empty valid and test splits)
+        con.execute("DROP TABLE metric_rows")
+        con.execute("DROP TABLE metric_slices")
+        con.execute("DELETE FROM metrics WHERE run = ?", [run])
+        return []
     aucs = " UNION ALL ".join(f"SELECT {k} AS k, * FROM ({auc_sql('metric_rows', where)})" for where, k in slices)
     gaucs = " UNION ALL ".join(
         f"""SELECT {k} AS k, sum(n * auc) / sum(n) AS gauc
