@@ -116,6 +116,8 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=2048)
     ap.add_argument("--threads", type=int, default=2, help="torch threads")
     ap.add_argument("--memory-limit", default=None, help="Dataset memory_limit (default: Dataset's default)")
+    ap.add_argument("--kinds", nargs="+", default=["spec", "wide"], choices=["spec", "wide"],
+                    help="spec: the quickstart features; wide: plus a bucketed numeric and a 20-long sequence")
     ap.add_argument("--measure", help=argparse.SUPPRESS)  # internal: run `measure` on this file, print JSON
     ap.add_argument("--wide", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -132,7 +134,7 @@ def main() -> None:
             write_synthetic(path, rows=rows, **SYNTHETIC)
             print(f"\n{rows:,} rows (generated in {time.perf_counter() - t:.1f} s, "
                   f"{os.path.getsize(path) / 2**20:.0f} MiB Parquet)")
-            for kind in ("spec", "wide"):
+            for kind in args.kinds:
                 cmd = [sys.executable, __file__, "--measure", path, "--batch", str(args.batch),
                        "--threads", str(args.threads)] + (["--wide"] if kind == "wide" else [])
                 if args.memory_limit:
