@@ -6,7 +6,7 @@ interprets the bound values; the compiler only checks them.
 
 from __future__ import annotations
 
-from compiler.blocks.core import FIELDS
+from compiler.types import FIELDS
 from compiler.schema import BOOL, FLOAT, INT, REF, STR, Param, Type, call_of, category, enum, list_of, one_of
 
 SOURCES = category("data source")
@@ -207,3 +207,6 @@ DEFAULTS = {
     "evaluate": {"metrics": ["auc", "gauc", "logloss", "pcoc"], "slices": ["scenario", "task", "overall"]},
     "data": {"source": None, "split": None, "scenario": "scenario", "user": None, "weight": None},
 }
+
+
+import compiler.papers  # noqa: E402,F401  (registers the papers' objectives, and their blocks)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+FIELDS = ("user", "item", "context", "trigger", "behavior", "any")  # MARIA's field groups (`any`: no filter)
+
 
 @dataclass(frozen=True)
 class VType:

@@ -58,6 +58,7 @@ def block(name: str, *params: Param, inputs=("x",), replicate=("scenario", "task
 
 
 from compiler.blocks import core, experts, star  # noqa: E402,F401  (registration)
+import compiler.papers  # noqa: E402,F401  (the papers' blocks)
 
 
 def is_scenario_aware(kind: str, params: dict) -> bool:

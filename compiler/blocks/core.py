@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from compiler.blocks import InferCtx, block
 from compiler.schema import BOOL, FLOAT, INT, REF, Param, enum, list_of
-from compiler.types import VType
+from compiler.types import FIELDS, VType
 
-FIELDS = ("user", "item", "context", "trigger", "behavior", "any")
 ACTIVATIONS = ("relu", "gelu", "tanh", "sigmoid", "silu", "none")
 
 

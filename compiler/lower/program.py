@@ -25,7 +25,7 @@ import torch
 import torch.fx as fx
 
 from compiler.ir import IR
-from compiler.lower import dense, experts, features, objectives, star  # noqa: F401  (registration)
+from compiler.lower import adaftr, dense, experts, features, hc2, maria, objectives, optmsm, star  # noqa: F401,E501
 from compiler.lower.context import OBJECTIVES, Builder, LowerError, Params, Value, dispatch
 from compiler.lower.kernels import choose_strategy, pick
 from compiler.lower.objectives import ObjectiveCtx
