@@ -97,7 +97,8 @@ def print_table(method: str, args) -> None:
     where = "m.task = (SELECT min(task) FROM metrics WHERE run = m.run)" if by == "scenario" else "m.scenario = '*'"
     sql = TABLE.format(slice=by, where=where)
     with Store(args.store).connect(read_only=True) as con:
-        rows = con.execute(sql, {"method": method, "seeds": args.seeds, "config": synthetic_source(method, args)}).fetchall()
+        params = {"method": method, "seeds": args.seeds, "config": synthetic_source(method, args)}
+        rows = con.execute(sql, params).fetchall()
     slices = sorted({r[3] for r in rows}, key=lambda s: (s == "*", s))
     metrics = sorted({r[4] for r in rows})
     cells = {(r[1], r[3], r[4]): (r[5], r[6]) for r in rows}

@@ -41,7 +41,11 @@ def synthetic():
 @SOURCES.register("files", Param("paths", STR, variadic=True, doc="Parquet/CSV paths or globs"),
                   Param("format", enum("auto", "parquet", "csv"), "auto"))
 def files():
-    """Parquet or CSV files (globs allowed), read through DuckDB; relative paths are relative to the spec."""
+    """Parquet or CSV files (globs allowed), read through DuckDB.
+
+    Relative paths are relative to the spec file that writes them (an inherited `files(…)` keeps its base spec's
+    directory).
+    """
 
 
 @SPLITS.register("hash", Param("column", STR), Param("valid", FLOAT, 0.1), Param("test", FLOAT, 0.1))
