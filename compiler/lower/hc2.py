@@ -102,9 +102,15 @@ def logits(a: torch.Tensor, c: torch.Tensor, similarity: str, tau: float) -> tor
 
 
 def masked_logsumexp(x: torch.Tensor, mask: torch.Tensor, keepdim: bool = False) -> torch.Tensor:
-    """log Σ_{mask} e^x over the last axis; ≈ the dtype's lowest value (e^· = 0) where nothing is selected, so
-    neither the value nor the gradient is NaN."""
-    return torch.logsumexp(x.masked_fill(~mask, torch.finfo(x.dtype).min), -1, keepdim=keepdim)
+    """log Σ_{mask} e^x over the last axis; the dtype's lowest value (e^· = 0) where nothing is selected, with
+    neither a NaN value nor a NaN gradient. Masked entries enter `exp` as 0, not as a huge negative number
+    (`exp` of those takes the slow underflow path: ≈ 15× slower on CPU)."""
+    lowest = torch.finfo(x.dtype).min
+    some = mask.any(-1, keepdim=True)
+    top = torch.where(some, torch.where(mask, x, lowest).amax(-1, keepdim=True), 0).detach()
+    total = (torch.exp(torch.where(mask, x - top, 0)) * mask).sum(-1, keepdim=True)
+    out = torch.where(some, torch.log(total.clamp_min(torch.finfo(x.dtype).tiny)) + top, lowest)
+    return out if keepdim else out.squeeze(-1)
 
 
 def info_nce(pos: torch.Tensor, neg_lse: torch.Tensor, form: str) -> torch.Tensor:
