@@ -46,10 +46,15 @@ def run(ir: IR, report: Reporter) -> None:
             check, needs = ROLES[role]
             refs = data["params"][param] if isinstance(data["params"][param], list) else [data["params"][param]]
             for ref in refs:
+                if ref is None:  # an optional reference left out
+                    continue
                 target = g.nodes.get(ref.name)
                 if target is not None and target.get("params") is not None and not check(target):
                     report.error("E0320", f"`{data['kind']}` reads `{ref.name}` as `{param}`, which must be {needs}",
                                  ref.span, f"`{ref.name}` is a `{target['kind']}`", _hint(role, ref.name))
+        own = OBJECTIVES.entries[data["kind"]].meta.get("check")
+        if own is not None:  # the objective's own argument checks (ranges, settings it needs)
+            own(ir, data, report)
 
 
 def _hint(role: str, name: str) -> str:

@@ -123,7 +123,7 @@ STAGE_OF_CODE = {
     "E0208": "check_acyclic",
     "E0301": "infer_shapes", "E0302": "infer_shapes",
     "E0310": "check_partitions",
-    "E0320": "check_roles",
+    "E0320": "check_roles", "E0330": "check_roles", "E0331": "check_roles", "E0332": "check_roles",
     **{c: "check_routes" for c in ("E0501", "E0502", "E0503", "E0504")},
 }
 
