@@ -123,7 +123,7 @@ def info_nce(anchor: torch.Tensor, other: torch.Tensor, tau) -> torch.Tensor:
 def single_negative(anchor: torch.Tensor, other: torch.Tensor, tau) -> torch.Tensor:
     """Eq. 7 in its BPR form per row r: −log σ((h_r^a·h_r^k − h_r^a·h_{r+1}^k)/τ_r), [B]."""
     positive = (anchor * other).sum(-1)
-    negative = (anchor * other.roll(1, 0)).sum(-1)
+    negative = (anchor * other.roll(-1, 0)).sum(-1)
     return F.softplus((negative - positive) / tau)
 
 

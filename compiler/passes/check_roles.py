@@ -56,6 +56,8 @@ def run(ir: IR, report: Reporter) -> None:
                 if target is not None and target.get("params") is not None and not check(target):
                     report.error("E0320", f"`{data['kind']}` reads `{ref.name}` as `{param}`, which must be {needs}",
                                  ref.span, f"`{ref.name}` is a `{target['kind']}`", _hint(role, ref.name))
+        if entry.meta.get("check") is not None and len(report.diagnostics) == failed:
+            entry.meta["check"](ir, term, report)
 
 
 def _hint(role: str, name: str) -> str:
