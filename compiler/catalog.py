@@ -33,6 +33,7 @@ COLUMN = Param("column", STR, None, "data column (default: the feature's name)")
     Param("sparse", FLOAT, 1.0, "Zipf exponent of scenario sizes: 0 = balanced, larger = sparser tail scenarios"),
     Param("signal", FLOAT, 2.0, "scale of the preference in the click logit (how learnable clicks are)"),
     Param("sequence", BOOL, False, "add a behaviour sequence column `hist_items`"),
+    Param("view", BOOL, False, "add a `view` label (detail-page browse after a click; purchase ⊂ view ⊂ click)"),
 )
 def synthetic():
     """The built-in multi-scenario generator with known shared and scenario-specific effects."""

@@ -20,11 +20,15 @@ generators seeded by (seed, chunk), so a seed fixes every row and memory does no
 - Scenario sizes are Zipf-like: scenario k gets a share ∝ (k + 1)^−`sparse` (0 = balanced; 1.5 makes the tail
   scenarios a few percent of the rows). Users and items are drawn with long-tailed popularity.
 - Rows are in time order (`ts`, seconds over `days` days); `hour` is derived from `ts`.
+- View (with `view=True`, AdaFTR's third task: a browse of the item's detail page): only a clicked row can be a
+  view, and every purchase is one, so purchase ⊂ view ⊂ click. A clicked row without a purchase is a view with
+  probability sigmoid(purchase logit + 2), drawn from its own generator (`[seed, 2, chunk]`), so turning it on
+  changes no other column for a seed.
 - `hist_items` (with `sequence=True`) lists the user's previously clicked items, oldest first, at most
   `max_hist` of them (empty for a user's first impressions): a behaviour sequence that carries real signal.
 
 Columns: scenario ("s0", "s1", …), user_id, item_id, item_category, hour, device, price, [hist_items], click,
-purchase, ts, and with `truth=True` the true probabilities p_click and p_purchase (= P(click ∧ purchase)).
+purchase, [view], ts, and with `truth=True` the true probabilities p_click and p_purchase (= P(click ∧ purchase)).
 """
 
 from __future__ import annotations
@@ -197,7 +201,7 @@ CHUNK_ROWS = 1 << 18  # rows generated at a time: memory does not grow with `row
 
 
 def _chunks(rows: int, world: World, seed: int, days: int, sequence: bool, max_hist: int, truth: bool,
-            chunk_rows: int | None = None):
+            chunk_rows: int | None = None, view: bool = False):
     """The rows as dicts of numpy columns, `chunk_rows` at a time, in time order.
 
     Chunk c draws from `default_rng([seed, 1, c])` (the first from `[seed, 1]`) and covers the matching share of
@@ -211,7 +215,20 @@ def _chunks(rows: int, world: World, seed: int, days: int, sequence: bool, max_h
         n = min(chunk_rows, rows - lo)
         rng = np.random.default_rng([seed, 1] if c == 0 else [seed, 1, c])
         t_lo, t_hi = lo * span // rows, (lo + n) * span // rows
-        yield _columns(n, world, rng, t_lo, max(t_hi, t_lo + 1), recent, truth)
+        cols = _columns(n, world, rng, t_lo, max(t_hi, t_lo + 1), recent, truth)
+        buy_logit = cols.pop("buy_logit")
+        if view:
+            cols["view"] = _views(cols["click"], cols["purchase"], buy_logit, np.random.default_rng([seed, 2, c]))
+        yield cols
+
+
+VIEW_SHIFT = 2.0  # P(view | click, no purchase) = sigmoid(purchase logit + VIEW_SHIFT): about one half
+
+
+def _views(click: np.ndarray, purchase: np.ndarray, buy_logit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The `view` label: every purchase, plus each other click with probability sigmoid(buy logit + 2)."""
+    browse = rng.random(len(click)) < 1 / (1 + np.exp(-(buy_logit + VIEW_SHIFT)))
+    return purchase | (click * browse.astype(np.int64))
 
 
 def _columns(rows: int, world: World, rng: np.random.Generator, t_lo: int, t_hi: int, recent: np.ndarray | None,
@@ -247,6 +264,7 @@ def _columns(rows: int, world: World, rng: np.random.Generator, t_lo: int, t_hi:
         offsets = np.zeros(rows + 1, np.int32)
         np.cumsum(keep.sum(1), out=offsets[1:])
         cols["hist_items"] = pa.ListArray.from_arrays(offsets, (hist[keep] - 1).astype(np.int64))
+    cols["buy_logit"] = buy_logit  # for `_views`; `_chunks` takes it out
     if truth:
         cols["p_click"] = p_click
         cols["p_purchase"] = p_click * p_buy
@@ -262,6 +280,7 @@ def synthetic(
     shared: float = 0.7,
     sparse: float = 1.0,
     sequence: bool = False,
+    view: bool = False,
     *,
     dim: int = 8,
     categories: int = 50,
@@ -280,15 +299,16 @@ def synthetic(
     """
     world = make_world(scenarios, seed, users, items, shared, sparse, dim, categories, devices, signal)
     chunks = (pa.RecordBatch.from_pydict(cols)
-              for cols in _chunks(rows, world, seed, days, sequence, max_hist, truth))
+              for cols in _chunks(rows, world, seed, days, sequence, max_hist, truth, view=view))
     first = next(chunks)
     reader = pa.RecordBatchReader.from_batches(first.schema, itertools.chain([first], chunks))
     con = con or duckdb.connect()
     rel = con.from_arrow(reader)
     hist = "hist_items," if sequence else ""
+    views = " view," if view else ""
     extra = ", p_click, p_purchase" if truth else ""
     return rel.project(f"""'s' || scenario_idx AS scenario, user_id, item_id, item_category, hour, device, price,
-                           {hist} click, purchase, ts{extra}""")
+                           {hist} click, purchase,{views} ts{extra}""")
 
 
 def write_synthetic(path: str | Path, **params) -> Path:

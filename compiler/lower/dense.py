@@ -154,12 +154,17 @@ def _layer_norm(ctx: NodeCtx, h, u: int, ln, task: bool, axis: str | None):
 
 
 def apply_layers(ctx: NodeCtx, x: Value, layers) -> Value:
-    """Run layers built by `dense_layers`: through `scenario_chain` per scenario, directly otherwise."""
+    """Run layers built by `dense_layers`: through `scenario_chain` per scenario, directly otherwise.
+
+    Outside a scenario chain each layer's output is kept in `ctx.b.memo[("hidden", node, mode)]` (AdaFTR's
+    alignment reads a tower's first layer)."""
     if ctx.rep == "scenario":
         return scenario_chain(ctx, x, layers, masked=ctx.params.get("norm") == "batch")
     h, task = x.node, x.task
+    hidden = ctx.b.memo.setdefault(("hidden", ctx.name, ctx.mode), [])
     for layer in layers:
         h, task = layer(h, x.sc, task, None), task or ctx.rep == "task"
+        hidden.append(Value(h, x.sc, task))
     return Value(h, x.sc, task)
 
 

@@ -74,8 +74,9 @@ def _two_scenarios(ir: IR, data: dict, report: Reporter) -> None:
                      "declare two or more scenarios, or remove this term")
 
 
-def check_generalized(ir: IR, data: dict, report: Reporter) -> None:
+def check_generalized(ir: IR, term: str, report: Reporter) -> None:
     """Ranges (E0331), two scenarios (E0332), and a memory bank that can hold the k-means clusters (E0330)."""
+    data = ir.graph.nodes[term]
     p, spans = data["params"], data["spans"]
     _positive(report, data, p, spans, ("temperature",))
     _positive(report, data, p, spans, ("memory_bank",), strict=False)
@@ -99,8 +100,9 @@ def check_generalized(ir: IR, data: dict, report: Reporter) -> None:
     _two_scenarios(ir, data, report)
 
 
-def check_individual(ir: IR, data: dict, report: Reporter) -> None:
+def check_individual(ir: IR, term: str, report: Reporter) -> None:
     """Ranges (E0331) and two scenarios (E0332)."""
+    data = ir.graph.nodes[term]
     p, spans = data["params"], data["spans"]
     _positive(report, data, p, spans, ("temperature",))
     if not 0 <= p["dropout"] < 1:

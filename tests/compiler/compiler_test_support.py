@@ -121,9 +121,10 @@ STAGE_OF_CODE = {
                                   "E0103", "E0104", "E0105", "E0201", "E0202", "E0203", "E0401")},
     **{c: "resolve_names" for c in ("E0204", "E0205", "E0206", "E0207")},
     "E0208": "check_acyclic",
-    "E0301": "infer_shapes", "E0302": "infer_shapes",
+    "E0301": "infer_shapes", "E0302": "infer_shapes", "E0345": "infer_shapes", "E0349": "infer_shapes",
     "E0310": "check_partitions",
-    "E0320": "check_roles", "E0330": "check_roles", "E0331": "check_roles", "E0332": "check_roles",
+    "E0320": "check_roles",
+    **{c: "check_roles" for c in ("E0330", "E0331", "E0332", "E0346", "E0347", "E0348")},
     **{c: "check_routes" for c in ("E0501", "E0502", "E0503", "E0504")},
 }
 
