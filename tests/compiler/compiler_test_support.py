@@ -122,6 +122,7 @@ STAGE_OF_CODE = {
     **{c: "resolve_names" for c in ("E0204", "E0205", "E0206", "E0207")},
     "E0208": "check_acyclic",
     "E0301": "infer_shapes", "E0302": "infer_shapes",
+    **{c: "infer_shapes" for c in ("E0340", "E0341", "E0342")},
     "E0310": "check_partitions",
     "E0320": "check_roles",
     **{c: "check_routes" for c in ("E0501", "E0502", "E0503", "E0504")},
