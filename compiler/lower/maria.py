@@ -154,7 +154,7 @@ def fields(ctx: NodeCtx, inputs: list[Value]) -> Value:
 @lowers_block("seq_encoder")
 def seq_encoder(ctx: NodeCtx, inputs: list[Value]) -> Value:
     """Eq. 3: H_u = Trans(B_u). Learned positions `pos` [L, d] are added, then each layer is post-norm
-    (Vaswani et al. 2017): h = LN(h + Drop(MHA(h))), h = LN(h + Drop(W_2 ReLU(W_1 h))). Padded positions are
+    (Vaswani et al. 2017): h = LN(h + Drop(MHA(h))), h = LN(h + Drop(W_2 ReLU(W_1 h))) (`l{i}_ff_w0`, `l{i}_ff_w1`). Padded positions are
     masked as keys and zeroed in the output."""
     x, p = inputs[0], ctx.params
     (L, d), keep = (_type(ctx, ctx.data["inputs"][0]).seq, ctx.in_dims[0]), _keep(ctx, ctx.data["inputs"][0])
@@ -167,10 +167,7 @@ def seq_encoder(ctx: NodeCtx, inputs: list[Value]) -> Value:
         proj = [ctx.param(f"l{i}_{w}", shape, fan_in(d)) for w in ("wq", "bq", "wk", "bk", "wv", "bv", "wo", "bo")
                 for shape in [(d, d) if w[0] == "w" else (d,)]]
         h = _residual(ctx, i, 1, h, ctx.call(self_attention, h, keep, *proj, p["heads"]), drop, d)
-        inner = ctx.call(torch.relu, ctx.call(F.linear, h, ctx.param(f"l{i}_w1", (ff, d), fan_in(d)),
-                                             ctx.param(f"l{i}_b1", (ff,), fan_in(d))))
-        out = ctx.call(F.linear, inner, ctx.param(f"l{i}_w2", (d, ff), fan_in(ff)), ctx.param(f"l{i}_b2", (d,), fan_in(ff)))
-        h = _residual(ctx, i, 2, h, out, drop, d)
+        h = _residual(ctx, i, 2, h, _fcn(ctx, f"l{i}_ff", h, d, [ff, d]), drop, d)
     mask = ctx.method("type_as", ctx.call(torch.unsqueeze, keep, -1), h)
     return Value(ctx.call(torch.mul, h, mask), x.sc, own=2)
 
