@@ -95,7 +95,7 @@ def pair_cosines(r: torch.Tensor) -> torch.Tensor:
     return (unit.index_select(0, i) * unit.index_select(0, j)).sum(-1).movedim(0, -1)
 
 
-FORMS = {"abs": torch.abs, "square": torch.square}
+FORMS = {"abs": torch.abs, "square": torch.square, "signed": None}  # f of each pair's cosine
 
 
 @lowers_objective("orthogonal")
@@ -107,8 +107,8 @@ def orthogonal(o: ObjectiveCtx, p: dict):
     view = o.b.value(name, "all")
     if not view.sc:
         raise LowerError(f"`orthogonal` needs `{name}` under every scenario, but it does not depend on the scenario")
-    cos = o.call(pair_cosines, view.node)
-    if p["form"] in FORMS:
-        cos = o.call(FORMS[p["form"]], cos)
+    cos, f = o.call(pair_cosines, view.node), FORMS[p["form"]]
+    if f is not None:
+        cos = o.call(f, cos)
     per_row = o.weighted(o.call(torch.sum, cos, -1))
     return o.call(torch.mean if p["reduction"] == "mean" else torch.sum, per_row)
