@@ -112,22 +112,24 @@ class BatchNorm(nn.Module):
 
 
 def dense_layers(ctx: NodeCtx, d: int, units: list[int], act: str, dropout: float = 0.0, norm: str = "none",
-                 bias: bool = True) -> list:
+                 bias: bool = True, prefix: str = "") -> list:
     """(linear → norm → activation → dropout) per entry of `units`, stacked over the node's replication axis.
 
     Parameters of layer i: `w{i}`, `b{i}`, `norm{i}` (batch: a `BatchNorm`; layer: `ln_w{i}`, `ln_b{i}`),
-    `drop{i}` (an `nn.Dropout`). Returns layers `layer(h, sc, task, mask) -> h` (see `kernels.scenario_chain`).
+    `drop{i}` (an `nn.Dropout`), each name after `prefix` (for a block with several stacks). Returns layers
+    `layer(h, sc, task, mask) -> h` (see `kernels.scenario_chain`).
     """
     axis, layers = ctx.rep, []
     for i, u in enumerate(units):
         shape_w, shape_b = ((u, d), (u,)) if axis is None else ((d, u), (1, u))
-        w = ctx.rep_param(f"w{i}", shape_w, fan_in(d))
-        b = ctx.rep_param(f"b{i}", shape_b, fan_in(d)) if bias else None
-        bn = ctx.submodule(f"norm{i}", lambda u=u: BatchNorm(u, axis, {"scenario": ctx.S, "task": ctx.T}.get(axis, 1))
-                           ) if norm == "batch" else None
-        ln = (ctx.rep_param(f"ln_w{i}", (u,) if axis is None else (1, u), constant(1.0)),
-              ctx.rep_param(f"ln_b{i}", (u,) if axis is None else (1, u), constant(0.0))) if norm == "layer" else None
-        drop = ctx.submodule(f"drop{i}", lambda: nn.Dropout(dropout)) if dropout > 0 else None
+        w = ctx.rep_param(f"{prefix}w{i}", shape_w, fan_in(d))
+        b = ctx.rep_param(f"{prefix}b{i}", shape_b, fan_in(d)) if bias else None
+        groups = {"scenario": ctx.S, "task": ctx.T}.get(axis, 1)
+        bn = ctx.submodule(f"{prefix}norm{i}", lambda u=u: BatchNorm(u, axis, groups)) if norm == "batch" else None
+        shape_ln = (u,) if axis is None else (1, u)
+        ln = (ctx.rep_param(f"{prefix}ln_w{i}", shape_ln, constant(1.0)),
+              ctx.rep_param(f"{prefix}ln_b{i}", shape_ln, constant(0.0))) if norm == "layer" else None
+        drop = ctx.submodule(f"{prefix}drop{i}", lambda: nn.Dropout(dropout)) if dropout > 0 else None
 
         def layer(h, sc, task, mask, w=w, b=b, bn=bn, ln=ln, drop=drop, u=u):
             h = dense(ctx, h, w, b, sc, task, axis)
