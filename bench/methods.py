@@ -1,6 +1,6 @@
 """A paper method against its backbone(s) and each of its ablations, several seeds, one synthetic configuration.
 
-    python bench/methods.py hc2 [--seeds 3] [--rows 60000] [--epochs 2] [--store bench/methods.duckdb]
+    python bench/methods.py {hc2,optmsm,maria,adaftr} [--seeds 3] [--rows 60000] [--epochs 2] [--store FILE]
 
 Every variant is a spec in `specs/` (an ablation differs from the full spec only by the removed or switched
 lines); each is trained with the method's synthetic configuration (shared structure, Zipf-sparse scenarios) and
@@ -38,6 +38,40 @@ METHODS: dict[str, tuple[str, str, list[tuple[str, str, str | None]]]] = {
         ("HC² on MMoE", "hc2_mmoe.msd", "MMoE"),
         ("STAR", "star.msd", None),
         ("HC² on STAR", "hc2_star.msd", "STAR"),
+    ]),
+    "optmsm": ("", "scenario", [
+        ("STAR", "star.msd", None),
+        ("OptMSM (FCN transfer)", "optmsm_fcn.msd", "STAR"),
+        ("  w/o priors", "optmsm_no_priors.msd", "STAR"),
+        ("  w/o constraint", "optmsm_no_constraint.msd", "STAR"),
+        ("  w/o hypernetwork", "optmsm_no_hypernet.msd", "STAR"),
+        ("MoE", "optmsm_moe_backbone.msd", None),
+        ("OptMSM (MoE transfer)", "optmsm_moe.msd", "MoE"),
+        ("CGC", "optmsm_cgc_backbone.msd", None),
+        ("OptMSM (CGC transfer)", "optmsm_cgc.msd", "CGC"),
+    ]),
+    "maria": (", sequence=true", "scenario", [
+        ("MMoE over scenarios", "maria_backbone.msd", None),
+        ("MARIA", "maria.msd", "MMoE over scenarios"),
+        ("  w/o ST", "maria_no_st.msd", "MMoE over scenarios"),
+        ("  w/o FCM", "maria_no_fcm.msd", "MMoE over scenarios"),
+        ("  w/o FR", "maria_no_fr.msd", "MMoE over scenarios"),
+        ("  w/o FS", "maria_no_fs.msd", "MMoE over scenarios"),
+        ("  w/o NL", "maria_no_nl.msd", "MMoE over scenarios"),
+        ("  w/o GS", "maria_no_gs.msd", "MMoE over scenarios"),
+    ]),
+    "adaftr": (", view=true", "task", [
+        ("MMoE", "mmoe.msd", None),
+        ("AdaFTR on MMoE", "adaftr_mmoe.msd", "MMoE"),
+        ("  w/o adaptive τ", "adaftr_no_adaptive_tau.msd", "MMoE"),
+        ("  w/o learnable τ", "adaftr_no_learnable_tau.msd", "MMoE"),
+        ("  w/o negative", "adaftr_no_negative.msd", "MMoE"),
+        ("  w/o contrastive", "adaftr_no_contrastive.msd", "MMoE"),
+        ("  three tasks (+ view)", "adaftr_three_tasks.msd", "MMoE"),
+        ("SharedBottom", "shared_bottom.msd", None),
+        ("AdaFTR on SharedBottom", "adaftr_shared_bottom.msd", "SharedBottom"),
+        ("PLE", "ple.msd", None),
+        ("AdaFTR on PLE", "adaftr_ple.msd", "PLE"),
     ]),
 }
 
