@@ -5,5 +5,6 @@ objective {
   loss += 0.05 * individual_contrastive(tower,
     dropout     = 0.1,
     negatives   = [other_scenarios, cross_scenario],
-    temperature = 0.2)
+    temperature = 0.2,
+    anchors     = 512)
 }

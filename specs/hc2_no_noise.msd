@@ -10,9 +10,11 @@ objective {
     fine        = kmeans(clusters=16, refresh=50),
     memory_bank = 4096,
     weights     = context,
-    temperature = 0.2)
+    temperature = 0.2,
+    anchors     = 512)
   loss += 0.05 * individual_contrastive(tower,
     dropout     = 0.1,
     negatives   = [other_scenarios, cross_scenario],
-    temperature = 0.2)
+    temperature = 0.2,
+    anchors     = 512)
 }

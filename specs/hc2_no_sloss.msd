@@ -11,5 +11,6 @@ objective {
     memory_bank = 4096,
     noise       = diffusion(steps=1000),
     weights     = context,
-    temperature = 0.2)
+    temperature = 0.2,
+    anchors     = 512)
 }

@@ -6,9 +6,11 @@ objective {
     fine        = kmeans(clusters=16, refresh=50),
     memory_bank = 4096,
     noise       = diffusion(steps=1000),
-    temperature = 0.2)
+    temperature = 0.2,
+    anchors     = 512)
   loss += 0.05 * individual_contrastive(tower,
     dropout     = 0.1,
     negatives   = [other_scenarios, cross_scenario],
-    temperature = 0.2)
+    temperature = 0.2,
+    anchors     = 512)
 }

@@ -33,6 +33,9 @@ TEMPERATURE = Param("temperature", FLOAT, 0.2, "τ")
 SIMILARITY = Param("similarity", enum("dot", "cosine"), "dot",
                    "z_i · z_j as printed, or the cosine (representations L2-normalized first)")
 NEGATIVES = ("other_scenarios", "cross_scenario")
+ANCHORS = Param("anchors", INT, 0,
+                "rows drawn at random as anchors each step (0: every row): an unbiased estimate of the mean over "
+                "anchors, at anchors / batch of the cost")
 
 
 def call_or_none(registry: Registry) -> Type:
@@ -79,7 +82,7 @@ def check_generalized(ir: IR, term: str, report: Reporter) -> None:
     data = ir.graph.nodes[term]
     p, spans = data["params"], data["spans"]
     _positive(report, data, p, spans, ("temperature",))
-    _positive(report, data, p, spans, ("memory_bank",), strict=False)
+    _positive(report, data, p, spans, ("memory_bank", "anchors"), strict=False)
     if not 0 < p["floor"] <= 1:
         report.error("E0331", f"`floor` must be in (0, 1], got {p['floor']}", spans.get("floor", data["span"]),
                      "out of range", "the weights are 1 / max(similarity, floor): a floor in (0, 1] bounds them")
@@ -105,6 +108,7 @@ def check_individual(ir: IR, term: str, report: Reporter) -> None:
     data = ir.graph.nodes[term]
     p, spans = data["params"], data["spans"]
     _positive(report, data, p, spans, ("temperature",))
+    _positive(report, data, p, spans, ("anchors",), strict=False)
     if not 0 <= p["dropout"] < 1:
         report.error("E0331", f"`dropout` must be in [0, 1), got {p['dropout']}", spans.get("dropout", data["span"]),
                      "out of range", "the positive view drops this fraction of the block's inputs")
@@ -123,7 +127,7 @@ def check_individual(ir: IR, term: str, report: Reporter) -> None:
     Param("guard", enum("cosine", "clamp"), "cosine",
           "s = 1/max((1 + cos)/2, floor), or 1/max(e_i · e_j, floor) (Eq. 7 clamped)"),
     Param("floor", FLOAT, 0.05, "lower bound of the similarity in Eq. 7: weights are at most 1/floor"),
-    SIMILARITY, TEMPERATURE, FORM,
+    SIMILARITY, TEMPERATURE, FORM, ANCHORS,
     roles={"x": "shared", "task": "task", "weights": "shared"}, check=check_generalized,
 )
 def generalized_contrastive():
@@ -136,7 +140,7 @@ def generalized_contrastive():
     Param("dropout", FLOAT, 0.1, "rate of the dropout that makes the positive view h̃"),
     Param("negatives", list_of(enum(*NEGATIVES), 1), list(NEGATIVES),
           "other scenarios' rows, and within-scenario rows encoded by another scenario's block (Eq. 8)"),
-    SIMILARITY, TEMPERATURE, FORM,
+    SIMILARITY, TEMPERATURE, FORM, ANCHORS,
     roles={"x": "per_scenario"}, check=check_individual,
 )
 def individual_contrastive():

@@ -112,10 +112,24 @@ def test_eq9_by_hand():
     h_aug = t([0.5, 0.0], [0.0, 0.5], [1.0, 0.0])
     h_all = torch.stack([t([1.0, 0.0], [0.0, 1.0], [2.0, 2.0]), t([3.0, 0.0], [0.0, 3.0], [1.0, 1.0])])
     scenario = torch.tensor([0, 0, 1])
-    both = individual_loss(h, h_aug, scenario, h_all, ("other_scenarios", "cross_scenario"), "dot", 1.0, "log")
+    both, chosen = individual_loss(h, h_aug, scenario, h_all, ("other_scenarios", "cross_scenario"), "dot", 1.0,
+                                   "log")
+    assert chosen.all()
     # row 0: positive .5; other scenario: row 2 (1); cross: row 1 under scenario 1 (h·[0, 3] = 0)
     row0 = -math.log(math.exp(0.5) / (math.exp(0.5) + math.e + 1))
     # row 2: positive 1; other scenario: rows 0 and 1 (1, 1); no other row of scenario 1 to encode
     assert torch.allclose(both, t(row0, row0, math.log(3)))
-    cross = individual_loss(h, h_aug, scenario, h_all, ("cross_scenario",), "dot", 1.0, "ratio")
+    cross, _ = individual_loss(h, h_aug, scenario, h_all, ("cross_scenario",), "dot", 1.0, "ratio")
     assert torch.allclose(cross, t(-math.exp(0.5) / (math.exp(0.5) + 1), -math.exp(0.5) / (math.exp(0.5) + 1), -1.0))
+
+
+def test_eq9_on_sampled_anchors_equals_the_full_loss_on_those_rows():
+    g = torch.Generator().manual_seed(3)
+    h, h_aug = torch.randn(12, 4, generator=g), torch.randn(12, 4, generator=g)
+    h_all, scenario = torch.randn(3, 12, 4, generator=g), torch.randint(0, 3, (12,), generator=g)
+    args = (h, h_aug, scenario, h_all, ("other_scenarios", "cross_scenario"), "dot", 0.5, "log")
+    full, _ = individual_loss(*args)
+    torch.manual_seed(0)
+    sampled, chosen = individual_loss(*args, anchors=5)
+    assert chosen.sum() == 5 and torch.allclose(sampled[chosen], full[chosen]) and (sampled[~chosen] == 0).all()
+    assert torch.equal(individual_loss(*args, anchors=12)[0], full)  # as many anchors as rows: every row

@@ -133,3 +133,19 @@ def test_kmeans_refits_on_schedule_and_deterministically():
     assert not torch.equal(history[4][1], history[5][1])  # refit at step 6
     assert sorted(history[2][1][:, 0].sign().tolist()) == [-1.0, 1.0]  # one centroid per blob
     assert banks[0].steps.item() == 6 and "bank_z" in banks[0].state_dict() and "alpha_bar" not in banks[0].state_dict()
+
+
+def test_sampled_anchors_keep_their_full_batch_loss():
+    """With `anchors`, a drawn row's Eq. 4 term equals its term with every row an anchor (candidates unchanged)."""
+    g = torch.Generator().manual_seed(1)
+    z, y, k = torch.randn(10, 2, generator=g), (torch.rand(10, generator=g) < 0.5).float(), torch.arange(10) % 3
+    full_bank, sampled_bank = _bank(), _bank()
+    for bank in (full_bank, sampled_bank):
+        bank.alpha_bar = None  # no diffusion copies: they draw from the RNG that also draws the anchors
+    full, has = full_bank(z, y, k)
+    sampled_bank.anchors = 4
+    torch.manual_seed(0)
+    sampled, sampled_has = sampled_bank(z, y, k)
+    drawn = sampled != 0
+    assert 0 < int(sampled_has.sum()) <= 4 and torch.allclose(sampled[drawn], full[drawn])
+    assert not sampled_has[~has].any()
