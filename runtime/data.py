@@ -3,7 +3,7 @@
 `Dataset(config, features)` does the one-time work, all in SQL inside a scratch DuckDB file (on disk, so that
 memory stays bounded by `memory_limit` whatever the number of rows; DuckDB's buffer pool fills up to its limit, so
 the limit is what bounds the process's memory: measured by `bench/data.py`, 256 MB keeps peak RSS at 5 M rows
-within 10 % of 1 M rows, 2 GB let it grow 2.3× for a slightly faster open):
+within 10 % of 1 M rows (1.09×; 1.05× with a sequence column), where 2 GB let it grow 1.6–2.3×):
 
 1. loads the needed columns of the sources (Parquet/CSV paths or globs, or the synthetic generator) and assigns
    each row to train/valid/test (separate files, a hash of a column, or a time cutoff);
