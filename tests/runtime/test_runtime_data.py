@@ -235,3 +235,13 @@ def test_taobao_sample_with_string_sequences():
         assert seq.shape == (100, 6) and (seq > 0).any()
         assert ((seq == 0).cumsum(1) * (seq > 0)).sum() == 0  # padding only after the ids
         assert (b["pvalue_level"] == 0).any()  # empty CSV fields are missing ids → index 0
+
+
+def test_streaming_runs_under_its_own_smaller_memory_limit():
+    """The one-time work runs under `memory_limit`; once done, streaming runs under `stream_memory_limit` (DuckDB's
+    buffer pool fills up to its limit, so this is what keeps memory flat as rows grow: bench/data.py)."""
+    def limit(d):
+        return d.con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+
+    with Dataset(synthetic_config(), FEATURES, memory_limit="300MB", stream_memory_limit="40MB") as d:
+        assert limit(d).startswith("38") and sum(1 for _ in d.batches("train", 4096)) > 0  # 40 MB = 38.1 MiB
