@@ -118,6 +118,16 @@ def call_of(category: "Registry") -> Type:
     return Type(f"a call of {category.what}", lambda e: (isinstance(e, ast.Call), e), category)
 
 
+def call_or_none(category: "Registry") -> Type:
+    """A nested call from `category`, or `none` (a part switched off; bound to None), e.g. HC²'s `noise=`."""
+    def convert(e):
+        if isinstance(e, ast.Name) and e.id == "none":
+            return True, None
+        return isinstance(e, ast.Call), e
+
+    return Type(f"a call of {category.what} or `none`", convert, category)
+
+
 @dataclass(frozen=True)
 class Param:
     name: str

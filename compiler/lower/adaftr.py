@@ -93,17 +93,6 @@ def _tower_layer(o: ObjectiveCtx, p: dict) -> fx.Node:
     return o.b.memo[("hidden", tower, "rows")][p["layer"] - 1].node
 
 
-def _row_mean(o: ObjectiveCtx, loss: fx.Node) -> fx.Node:
-    return o.call(torch.mean, o.weighted(loss))
-
-
-def _sum(o: ObjectiveCtx, terms: list[fx.Node]) -> fx.Node:
-    total = terms[0]
-    for t in terms[1:]:
-        total = o.call(torch.add, total, t)
-    return total
-
-
 def _pair_temperature(o: ObjectiveCtx, p: dict, k: int):
     """τ of pair (anchor, k) per row, [B]; 1.0 without a temperature node."""
     if p["tau"] is None:
@@ -135,9 +124,9 @@ def task_contrast(o: ObjectiveCtx, p: dict):
     """L_cl (AdaFTR Eq. 6 / 13, or Eq. 7 with `negatives=single`), summed over the anchor's pairs."""
     hidden, loss = _tower_layer(o, p), CONTRAST[p["negatives"]]
     anchor = o.call(torch.select, hidden, 0, 0)
-    terms = [_row_mean(o, o.call(loss, anchor, o.call(torch.select, hidden, 0, k), _pair_temperature(o, p, k)))
+    terms = [o.mean(o.call(loss, anchor, o.call(torch.select, hidden, 0, k), _pair_temperature(o, p, k)))
              for k in _partners(o, p)]
-    return _sum(o, terms)
+    return o.total(terms)
 
 
 def distance(anchor: torch.Tensor, other: torch.Tensor, kind: str) -> torch.Tensor:
@@ -151,9 +140,9 @@ def task_align(o: ObjectiveCtx, p: dict):
     """L_reg (AdaFTR Eq. 5), summed over the anchor's pairs."""
     hidden = _tower_layer(o, p)
     anchor = o.call(torch.select, hidden, 0, 0)
-    terms = [_row_mean(o, o.call(distance, anchor, o.call(torch.select, hidden, 0, k), p["distance"]))
+    terms = [o.mean(o.call(distance, anchor, o.call(torch.select, hidden, 0, k), p["distance"]))
              for k in _partners(o, p)]
-    return _sum(o, terms)
+    return o.total(terms)
 
 
 def relatedness_labels(anchor: torch.Tensor, others: list[torch.Tensor]) -> torch.Tensor:
@@ -168,4 +157,4 @@ def relatedness_bce(o: ObjectiveCtx, p: dict):
     logits = o.b.value(p["r"].name).node
     labels = o.call(relatedness_labels, o.label(base[0]), [o.label(t) for t in base[1:]])
     per_row = o.method("mean", o.call(F.binary_cross_entropy_with_logits, logits, labels, reduction="none"), -1)
-    return _row_mean(o, per_row)
+    return o.mean(per_row)

@@ -179,3 +179,10 @@ def scenario_chain(ctx: NodeCtx, x: Value, layers, masked: bool = False) -> Valu
     for layer in layers:
         h = layer(h, True, x.task, mask if masked else None)
     return Value(ctx.call(gather_rows, h, b.scenario, slot), task=x.task)
+
+
+def pair_dots(p: torch.Tensor) -> torch.Tensor:
+    """p [..., N, d] → the dot product of every pair i < j of the N vectors, [..., N(N−1)/2], in row-major order
+    (MARIA's field correlation, OptMSM's pairwise cosines)."""
+    i, j = torch.triu_indices(p.shape[-2], p.shape[-2], 1, device=p.device)
+    return (p[..., i, :] * p[..., j, :]).sum(-1)

@@ -26,7 +26,7 @@ from torch import nn
 from compiler.lower.context import LowerError, NodeCtx, Value, constant, fan_in, lowers_block, normal
 from compiler.lower.dense import _concat
 from compiler.lower.experts import _experts, _run
-from compiler.lower.kernels import activation
+from compiler.lower.kernels import activation, pair_dots
 from compiler.papers.maria import refined_size, refiner_counts
 
 # -- functions called from the fx graph ---------------------------------------------------------------------------
@@ -56,12 +56,6 @@ def trigger_weights(t, h, keep, w, b):
     d_t = t.shape[-1]
     scores = (h @ w[0, d_t:]) + (t @ w[0, :d_t]).unsqueeze(-1) + b
     return masked_softmax(scores, keep)
-
-
-def pair_dots(p: torch.Tensor) -> torch.Tensor:
-    """p [..., F, d_r] → the dot product of every pair of fields i < j, [..., F(F−1)/2], in row-major order."""
-    i, j = torch.triu_indices(p.shape[-2], p.shape[-2], 1, device=p.device)
-    return (p[..., i, :] * p[..., j, :]).sum(-1)
 
 
 def coupling(e: torch.Tensor, every: torch.Tensor) -> torch.Tensor:

@@ -36,6 +36,17 @@ class ObjectiveCtx:
             loss = self.call(torch.mul, loss, self.b.inputs["weight"])
         return loss
 
+    def mean(self, loss):
+        """The mean over the rows of loss [B] × the rows' weights."""
+        return self.call(torch.mean, self.weighted(loss))
+
+    def total(self, terms: list):
+        """The sum of scalar nodes."""
+        out = terms[0]
+        for term in terms[1:]:
+            out = self.call(torch.add, out, term)
+        return out
+
     def parameters(self, node: str) -> list[str]:
         """Qualified names of `node`'s parameters (a vocab-sharing sequence: its table's owner's)."""
         self.b.value(node)  # creates them if no program output needed the node
@@ -56,10 +67,10 @@ def bce(o: ObjectiveCtx, p: dict):
     else:
         prob = o.call(torch.clamp, o.probs[task], EPS, 1 - EPS)
         loss = o.call(F.binary_cross_entropy, prob, label, reduction="none")
-    loss = o.weighted(loss)
     within = data["params"].get("within")
     if within is None:
-        return o.call(torch.mean, loss)
+        return o.mean(loss)
+    loss = o.weighted(loss)
     keep = o.method("type_as", o.call(torch.gt, o.label(within.name), 0.5), loss)
     total = o.call(torch.sum, o.call(torch.mul, loss, keep))
     return o.call(torch.div, total, o.method("clamp_min", o.call(torch.sum, keep), 1))
@@ -68,9 +79,5 @@ def bce(o: ObjectiveCtx, p: dict):
 @lowers_objective("l2")
 def l2(o: ObjectiveCtx, p: dict):
     """Σ of squared parameters of the named nodes (or features' tables), e.g. MARIA Eq. 23."""
-    total = None
-    for ref in p["nodes"]:
-        for qual in o.parameters(ref.name):
-            sq = o.call(torch.sum, o.call(torch.square, o.b.attr(qual)))
-            total = sq if total is None else o.call(torch.add, total, sq)
-    return total
+    return o.total([o.call(torch.sum, o.call(torch.square, o.b.attr(qual)))
+                    for ref in p["nodes"] for qual in o.parameters(ref.name)])

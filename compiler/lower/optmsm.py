@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from compiler.lower.context import LowerError, NodeCtx, Value, fan_in, lowers_block, lowers_objective
 from compiler.lower.dense import apply_layers, dense_layers
-from compiler.lower.kernels import align, dense, scenario_chain
+from compiler.lower.kernels import align, dense, pair_dots, scenario_chain
 from compiler.lower.objectives import ObjectiveCtx
 from compiler.papers.optmsm import field_sizes
 
@@ -90,9 +90,7 @@ def hyper_mlp(ctx: NodeCtx, inputs: list[Value]) -> Value:
 def pair_cosines(r: torch.Tensor) -> torch.Tensor:
     """r [S, …, B, d] → [..., B, S(S−1)/2]: cos(r[i], r[j]) of every row for each scenario pair i < j (a zero
     vector has cosine 0 with everything)."""
-    unit = F.normalize(r, dim=-1)
-    i, j = torch.triu_indices(r.shape[0], r.shape[0], 1, device=r.device)
-    return (unit.index_select(0, i) * unit.index_select(0, j)).sum(-1).movedim(0, -1)
+    return pair_dots(F.normalize(r, dim=-1).movedim(0, -2))
 
 
 FORMS = {"abs": torch.abs, "square": torch.square, "signed": None}  # f of each pair's cosine

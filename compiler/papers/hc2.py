@@ -17,10 +17,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from compiler import ast
 from compiler.catalog import OBJECTIVES
 from compiler.diagnostics import Reporter
-from compiler.schema import BOOL, FLOAT, INT, REF, Param, Registry, Type, category, enum, list_of
+from compiler.schema import BOOL, FLOAT, INT, REF, Param, call_or_none, category, enum, list_of
 
 if TYPE_CHECKING:
     from compiler.ir import IR
@@ -36,16 +35,6 @@ NEGATIVES = ("other_scenarios", "cross_scenario")
 ANCHORS = Param("anchors", INT, 0,
                 "rows drawn at random as anchors each step (0: every row): an unbiased estimate of the mean over "
                 "anchors, at anchors / batch of the cost")
-
-
-def call_or_none(registry: Registry) -> Type:
-    """A nested call from `registry`, or `none` (the part switched off; bound to None)."""
-    def convert(e):
-        if isinstance(e, ast.Name) and e.id == "none":
-            return True, None
-        return isinstance(e, ast.Call), e
-
-    return Type(f"a call of {registry.what} or `none`", convert, registry)
 
 
 @FINE.register("kmeans", Param("clusters", INT, 64, "K of faiss k-means"),
