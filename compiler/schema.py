@@ -13,7 +13,9 @@ unknown, missing, duplicated and mistyped arguments are diagnostics, never swall
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+import re
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from compiler import ast
@@ -40,15 +42,105 @@ class Bound:
     spans: dict  # parameter name → span of its argument
 
 
+_INTERVAL = re.compile(r"^\s*([\[(])\s*(-?inf|[-+0-9.e_*]+)\s*,\s*(-?inf|[-+0-9.e_*]+)\s*([\])])\s*$")
+
+
+def _bound(text: str) -> float:
+    if text in ("inf", "-inf"):
+        return float(text)
+    if "**" in text:  # e.g. 2**31: readable powers in schema declarations
+        base, exp = text.split("**")
+        return int(base) ** int(exp)
+    return float(text) if any(c in text for c in ".e") else int(text.replace("_", ""))
+
+
+@dataclass(frozen=True)
+class Range:
+    """The valid values of a number, as an interval written the mathematical way: `[0, 1)`, `(0, inf)`, `[1, 2**20]`.
+
+    Values outside it, and non-finite values (NaN, ±inf, e.g. `1e999`), are diagnostics at `check` time.
+
+        >>> r = Range.parse("(0, 1]")
+        >>> r.contains(0), r.contains(0.5), r.contains(1), str(r)
+        (False, True, True, '(0, 1]')
+    """
+
+    lo: float
+    hi: float
+    lo_open: bool
+    hi_open: bool
+
+    @staticmethod
+    def parse(text: str) -> "Range":
+        m = _INTERVAL.match(text)
+        if not m:
+            raise ValueError(f"not an interval: {text!r} (write e.g. `[0, 1)` or `(0, inf)`)")
+        left, lo, hi, right = m.groups()
+        r = Range(_bound(lo), _bound(hi), left == "(", right == ")")
+        if not r.lo <= r.hi:
+            raise ValueError(f"empty interval: {text!r}")
+        return r
+
+    def contains(self, value) -> bool:
+        if isinstance(value, float) and not math.isfinite(value):
+            return False
+        above = value > self.lo if self.lo_open else value >= self.lo
+        below = value < self.hi if self.hi_open else value <= self.hi
+        return above and below
+
+    def __str__(self) -> str:
+        show = lambda v: {math.inf: "inf", -math.inf: "-inf"}.get(v, f"{v:g}" if isinstance(v, float) else str(v))  # noqa: E731
+        return f"{'(' if self.lo_open else '['}{show(self.lo)}, {show(self.hi)}{')' if self.hi_open else ']'}"
+
+
 @dataclass(frozen=True)
 class Type:
-    """A parameter type: a name for messages and a converter returning (ok, value)."""
+    """A parameter type: a name for messages, a converter returning (ok, value), and for numbers a valid `range`."""
 
     name: str
     convert: Callable[[ast.Expr], tuple[bool, Any]]
     category: "Registry | None" = None  # set for nested constructor calls, bound recursively
     item: "Type | None" = None  # the item type of a list type
     choices: tuple[str, ...] = ()  # the names an enum accepts (for "did you mean")
+    range: Range | None = None  # numbers (of this type, or of its list items) must lie in it
+
+    def within(self, interval: str) -> "Type":
+        """This type restricted to the numbers in `interval` (see `Range`); for a list type, its items."""
+        if self.item is not None:
+            return list_of(self.item.within(interval), self.min_len)
+        return replace(self, range=Range.parse(interval))
+
+    @property
+    def min_len(self) -> int:
+        return getattr(self.convert, "min_len", 0)
+
+    def check(self, expr: ast.Expr) -> tuple[Any, "Problem | None"]:
+        """(value, None), or (None, what is wrong): the type check (E0105), then every number's range (E0106)."""
+        ok, value = self.convert(expr)
+        if not ok:
+            culprit, expected, hint = self.culprit(expr)
+            return None, Problem("E0105", self.name, culprit, f"expected {expected.name}", hint)
+        bad = self._out_of_range(expr, value)
+        if bad is None:
+            return value, None
+        culprit, rng = bad
+        if not math.isfinite(ast.literal(culprit)):  # `1e999` reads as inf
+            return None, Problem("E0106", "a finite number", culprit, "not a finite number",
+                                 f"write a number in {rng}" if rng is not _FINITE else "")
+        return None, Problem("E0106", f"in {rng}", culprit, f"outside {rng}",
+                             f"must be in {rng}, not {culprit.span.text}")
+
+    def _out_of_range(self, expr: ast.Expr, value) -> tuple[ast.Expr, Range] | None:
+        if self.item is not None and isinstance(expr, ast.List) and isinstance(value, list):
+            for x, v in zip(expr.items, value):
+                bad = self.item._out_of_range(x, v)
+                if bad is not None:
+                    return bad
+            return None
+        rng = self.range or _FINITE
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and not rng.contains(value):
+            return expr, rng
+        return None
 
     def culprit(self, expr: ast.Expr) -> tuple[ast.Expr, "Type", str]:
         """Where a value that does not convert goes wrong: the first bad list item (recursively) or the value
@@ -61,6 +153,20 @@ class Type:
             expr, typ = bad, typ.item
         hint = did_you_mean(expr.id, typ.choices) if isinstance(expr, ast.Name) and typ.choices else ""
         return expr, typ, hint
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why a value does not fit its type: `must` completes "… must be", the caret goes under `culprit`."""
+
+    code: str
+    must: str
+    culprit: ast.Expr
+    label: str
+    hint: str
+
+
+_FINITE = Range(-math.inf, math.inf, True, True)  # a number without a declared range must still be finite
 
 
 def _number(expr, kinds):
@@ -93,6 +199,8 @@ def list_of(item: Type, min_len: int = 0) -> Type:
             return False, None
         pairs = [item.convert(x) for x in e.items]
         return all(ok for ok, _ in pairs), [v for _, v in pairs]
+
+    convert.min_len = min_len
 
     kind = f"a {'non-empty ' if min_len else ''}list"
     if item.choices:
@@ -213,11 +321,10 @@ class Schema:
             items = raw if param.variadic else [raw]
             converted = []
             for expr in items:
-                ok, value = param.type.convert(expr)
-                if not ok:
-                    culprit, expected, hint = param.type.culprit(expr)
-                    report.error("E0105", f"parameter `{param.name}` of {what} must be {param.type.name}",
-                                 culprit.span, f"expected {expected.name}", hint or param.doc)
+                value, bad = param.type.check(expr)
+                if bad is not None:
+                    report.error(bad.code, f"parameter `{param.name}` of {what} must be {bad.must}",
+                                 bad.culprit.span, bad.label, bad.hint or param.doc)
                 converted.append(value)
             out[param.name] = converted if param.variadic else converted[0]
         if len(report.diagnostics) > errors:

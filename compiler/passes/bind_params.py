@@ -25,11 +25,10 @@ def _bind_setting(key_types, stmt: ast.Stmt, section: str, report: Reporter):
         report.error("E0101", f"unknown setting `{stmt.target}` in `{section}`", stmt.target_span,
                      "unknown setting", hint)
         return None
-    ok, value = typ.convert(stmt.value)
-    if not ok:
-        culprit, expected, hint = typ.culprit(stmt.value)
-        report.error("E0105", f"`{stmt.target}` in `{section}` must be {typ.name}", culprit.span,
-                     f"expected {expected.name}", hint)
+    value, bad = typ.check(stmt.value)
+    if bad is not None:
+        report.error(bad.code, f"`{stmt.target}` in `{section}` must be {bad.must}", bad.culprit.span, bad.label,
+                     bad.hint)
         return None
     if typ.category is not None:
         return typ.category.bind(value, report)

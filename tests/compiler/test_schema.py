@@ -9,7 +9,8 @@ from compiler.catalog import OPTIMIZERS, SCHEDULES
 from compiler.diagnostics import Reporter, did_you_mean, edit_distance
 from compiler.parse import parse_text
 from compiler.schema import (
-    BOOL, CATEGORIES, FLOAT, INT, REF, STR, Bound, Param, Ref, Registry, Schema, call_of, enum, list_of, one_of,
+    BOOL, CATEGORIES, FLOAT, INT, REF, STR, Bound, Param, Range, Ref, Registry, Schema, call_of, enum, list_of,
+    one_of,
 )
 from compiler_test_support import check, error, minimal_spec
 
@@ -156,6 +157,47 @@ def test_types(typ, src, ok, value):
     if ok:
         plain = [getattr(v, "name", v) for v in got] if isinstance(got, list) else getattr(got, "name", got)
         assert plain == value
+
+
+RANGED = Schema(Param("units", list_of(INT, 1).within("[1, 4096]")), Param("dropout", FLOAT.within("[0, 1)"), 0.0),
+                Param("lr", FLOAT, 1e-3))
+
+
+@pytest.mark.parametrize("src,code,culprit,label,help", [
+    ("f([8, 0])", "E0106", "0", "outside [1, 4096]", "must be in [1, 4096], not 0"),
+    ("f([8], dropout=1)", "E0106", "1", "outside [0, 1)", "must be in [0, 1), not 1"),
+    ("f([8], dropout=-0.5)", "E0106", "-0.5", "outside [0, 1)", "must be in [0, 1), not -0.5"),
+    ("f([8], dropout=1e999)", "E0106", "1e999", "not a finite number", "write a number in [0, 1)"),
+    ("f([8], lr=1e999)", "E0106", "1e999", "not a finite number", ""),  # no declared range: finite still
+    ("f([8, 1e999])", "E0105", "1e999", "expected an integer", ""),
+])
+def test_ranges_reject_values_outside_them_with_a_caret_on_the_value(src, code, culprit, label, help):
+    _, ds = bind(RANGED, src)
+    assert [(d.code, d.span.text, d.label, d.help) for d in ds] == [(code, culprit, label, help)]
+
+
+def test_ranges_accept_their_bounds_and_keep_list_lengths():
+    out, ds = bind(RANGED, "f([1, 4096], dropout=0, lr=-3)")
+    assert not ds and out["units"] == [1, 4096] and out["dropout"] == 0.0
+    assert RANGED.params[0].type.min_len == 1 and str(RANGED.params[0].type.item.range) == "[1, 4096]"
+
+
+@pytest.mark.parametrize("text,inside,outside", [
+    ("[0, 1)", [0, 0.5, 0.999], [-1e-9, 1, float("nan"), float("inf")]),
+    ("(0, inf)", [1e-300, 1e308], [0, -1, float("inf")]),
+    ("[1, 2**31]", [1, 2**31], [0, 2**31 + 1]),
+    ("[-1, 1]", [-1, 0, 1], [-1.5, 2]),
+])
+def test_range_intervals(text, inside, outside):
+    r = Range.parse(text)
+    assert all(r.contains(v) for v in inside) and not any(r.contains(v) for v in outside)
+    assert str(Range.parse(str(r))) == str(r)
+
+
+@pytest.mark.parametrize("bad", ["0, 1", "[1, 0]", "[a, 1)", "(0 1)"])
+def test_range_syntax_errors_are_loud(bad):
+    with pytest.raises(ValueError):
+        Range.parse(bad)
 
 
 def test_type_names():
